@@ -1,0 +1,67 @@
+# Guest memory outside the host direct map: every build, test, demo and
+# benchmark is one target here. See README.md.
+
+BUILD := $(CURDIR)/build
+KSRC := $(BUILD)/linux
+KOUT := $(BUILD)/kbuild
+KHDR := $(BUILD)/headers
+KSELFTEST := $(BUILD)/selftests
+LOGS := $(BUILD)/logs
+CACHE ?= $(HOME)/.cache/unmapped
+JOBS ?= $(shell echo $$(($$(nproc) + 1)))
+BZIMAGE := $(KOUT)/arch/x86/boot/bzImage
+CONFIG_FRAGMENTS := $(KSRC)/arch/x86/configs/x86_64_defconfig \
+	$(KSRC)/kernel/configs/kvm_guest.config $(CURDIR)/configs/host.config
+
+export CCACHE_DIR ?= $(CACHE)/ccache
+export CCACHE_BASEDIR := $(CURDIR)
+export KBUILD_BUILD_TIMESTAMP := 2026-01-01
+export KBUILD_BUILD_USER := unmapped
+export KBUILD_BUILD_HOST := unmapped
+KMAKE := $(MAKE) -s -C $(KSRC) O=$(KOUT) CC="ccache gcc" -j$(JOBS)
+STAGE := scripts/stage.sh
+
+.PHONY: all deps kernel-tree patches-export kernel kernel-config selftests \
+	test demo clean
+
+all: kernel selftests
+
+deps:
+	@bash scripts/deps.sh
+
+kernel-tree: deps
+	@bash scripts/kernel-tree.sh apply
+
+patches-export:
+	@bash scripts/kernel-tree.sh export
+
+$(KOUT)/.config: configs/host.config | kernel-tree
+	@mkdir -p $(KOUT)
+	@cd $(KSRC) && ./scripts/kconfig/merge_config.sh -m -O $(KOUT) $(CONFIG_FRAGMENTS) >/dev/null
+	@$(KMAKE) olddefconfig
+	@bash scripts/check-config.sh $@ configs/host.config
+
+kernel-config: kernel-tree $(KOUT)/.config
+
+kernel: kernel-config
+	@$(STAGE) kernel $(KMAKE) bzImage
+	@bash scripts/check-config.sh $(KOUT)/.config configs/host.config
+
+clean:
+	rm -rf $(BUILD)
+
+$(KHDR)/include/linux/kvm.h: $(KOUT)/.config $(wildcard $(KSRC)/include/uapi/linux/*.h)
+	@$(KMAKE) headers_install INSTALL_HDR_PATH=$(KHDR) >/dev/null
+
+selftests: kernel-config $(KHDR)/include/linux/kvm.h
+	@$(STAGE) selftests $(MAKE) -C $(KSRC)/tools/testing/selftests/kvm \
+		-f $(CURDIR)/selftests/kvm/Makefile -j$(JOBS) \
+		OUTPUT=$(KSELFTEST)/kvm PROJECT_TESTS_DIR=$(CURDIR)/selftests/kvm \
+		LINUX_HDR_PATH=$(KHDR)/include/ KHDR_INCLUDES="-isystem $(KHDR)/include" \
+		CC="ccache gcc"
+
+test: kernel selftests
+	@bash scripts/test.sh
+
+demo: kernel selftests
+	@bash scripts/demo.sh

@@ -1,0 +1,96 @@
+#!/bin/bash
+# Boot the built kernel under QEMU TCG as the test host ("L1") and run one
+# command in it; exit with the command's status.
+#
+# L1's root is this machine's root, shared read-only over 9p with a tmpfs
+# overlay on top: L1 runs the very binaries built here (selftests, QEMU,
+# libvirt) at the same paths, with no image to build, and cannot write to
+# this machine. The command's output and its exit status come back through
+# a second, writable 9p share (the exchange directory, /run/xchg in L1, also
+# in $XCHG there), which also carries any result files the command writes.
+#
+# usage: vm-run.sh [options] [--] command [args...]
+#   -n NAME     log name: build/logs/NAME.{console,out}    (default: vm)
+#   -m SIZE     boot memory                                (default: 4G)
+#   -c CPUS     vCPUs                                      (default: 2)
+#   -S SLOTS    hot-pluggable memory slots                 (default: 4)
+#   -M SIZE     maximum memory with hot-plugged DIMMs      (default: 16G)
+#   -t SECONDS  kill the VM and fail after this long       (default: 1800)
+#   -x DIR      exchange directory                         (default: build/run/NAME)
+#   -q SOCKET   QMP socket, for hotplug from outside
+#   -k ARGS     extra kernel command line
+#   -a ARGS     extra QEMU arguments (word-split)
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+name=vm mem=4G cpus=2 slots=4 maxmem=16G timeout=1800 xchg="" qmp="" kargs="" qargs=""
+while getopts n:m:c:S:M:t:x:q:k:a: opt; do
+	case $opt in
+	n) name=$OPTARG ;; m) mem=$OPTARG ;; c) cpus=$OPTARG ;;
+	S) slots=$OPTARG ;; M) maxmem=$OPTARG ;; t) timeout=$OPTARG ;;
+	x) xchg=$OPTARG ;; q) qmp=$OPTARG ;; k) kargs=$OPTARG ;; a) qargs=$OPTARG ;;
+	*) sed -n '/^# usage/,/^set /p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ $# -gt 0 ] || { echo "vm-run: no command given" >&2; exit 2; }
+
+bzimage=${BZIMAGE:-$top/build/kbuild/arch/x86/boot/bzImage}
+[ -f "$bzimage" ] || { echo "vm-run: $bzimage missing: run 'make kernel'" >&2; exit 2; }
+logs=$top/build/logs
+console=$logs/$name.console
+out=$logs/$name.out
+xchg=${xchg:-$top/build/run/$name}
+mkdir -p "$logs" "$xchg"
+rm -f "$xchg/out" "$xchg/status" "$xchg/cmd"
+: > "$xchg/out"
+
+# The command runs in L1 from the caller's directory, with its arguments intact.
+{
+	printf 'cd %q || exit 125\n' "$PWD"
+	printf 'exec'
+	printf ' %q' "$@"
+	printf '\n'
+} > "$xchg/cmd"
+
+# shellcheck disable=SC2054 # commas separate QEMU sub-options
+qemu_args=(
+	-accel tcg,thread=multi -cpu max -smp "$cpus"
+	-m "$mem,slots=$slots,maxmem=$maxmem"
+	-nodefaults -no-user-config -nographic -no-reboot
+	-serial "file:$console"
+	-kernel "$bzimage"
+	-append "console=ttyS0 root=hostroot rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=1048576,cache=loose ro init=$top/scripts/vm-init panic=-1 $kargs"
+	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
+	-virtfs "local,path=$xchg,mount_tag=xchg,security_model=none"
+)
+[ -z "$qmp" ] || qemu_args+=(-qmp "unix:$qmp,server=on,wait=off")
+# shellcheck disable=SC2206 # extra QEMU arguments are meant to be split
+[ -z "$qargs" ] || qemu_args+=($qargs)
+
+tail -n +1 -F "$xchg/out" 2>/dev/null &
+tailer=$!
+trap 'kill $tailer 2>/dev/null' EXIT
+
+rc=0
+timeout -k 10 "$timeout" qemu-system-x86_64 "${qemu_args[@]}" || rc=$?
+sleep 0.5
+cp "$xchg/out" "$out"
+
+if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+	echo "vm-run: $name: timed out after $timeout s (console: build/logs/$name.console)" >&2
+	exit 124
+elif [ $rc -ne 0 ]; then
+	echo "vm-run: $name: QEMU failed with status $rc (console: build/logs/$name.console)" >&2
+	exit "$rc"
+fi
+
+# A kernel splat fails the run even when the command itself succeeded.
+splat='(BUG:|WARNING:|Oops|Kernel panic|KASAN:|UBSAN:|kmemleak:.*new suspected|possible circular locking|general protection fault)'
+if grep -Eq "$splat" "$console"; then
+	grep -E -A 20 "$splat" "$console" | head -n 60 >&2
+	echo "vm-run: $name: kernel splat in build/logs/$name.console" >&2
+	exit 1
+fi
+[ -s "$xchg/status" ] || { echo "vm-run: $name: L1 ended without a status (console: build/logs/$name.console)" >&2; exit 1; }
+exit "$(cat "$xchg/status")"
