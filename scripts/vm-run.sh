@@ -60,7 +60,7 @@ qemu_args=(
 	-nodefaults -no-user-config -nographic -no-reboot
 	-serial "file:$console"
 	-kernel "$bzimage"
-	-append "console=ttyS0 root=hostroot rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=1048576,cache=loose ro init=$top/scripts/vm-init panic=-1 $kargs"
+	-append "console=ttyS0 root=hostroot rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=512000,cache=loose ro init=$top/scripts/vm-init panic=-1 $kargs"
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
 	-virtfs "local,path=$xchg,mount_tag=xchg,security_model=none"
 )

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <linux/sizes.h>
+
 #include "kvm_util.h"
 #include "processor.h"
 #include "test_util.h"
@@ -154,7 +156,7 @@ int main(int argc, char *argv[])
 			backing = &backings[i];
 			break;
 		case 'm':
-			size_mib = atoll_positive("RAM size (MiB)", optarg);
+			size_mib = atoi_positive("RAM size (MiB)", optarg);
 			break;
 		case 'v':
 			nr_vcpus = atoi_positive("vCPU count", optarg);
