@@ -22,7 +22,7 @@ KMAKE := $(MAKE) -s -C $(KSRC) O=$(KOUT) CC="ccache gcc" -j$(JOBS)
 STAGE := scripts/stage.sh
 
 .PHONY: all deps kernel-tree patches-export kernel kernel-config selftests \
-	test demo clean
+	test demo lint clean
 
 all: kernel selftests
 
@@ -65,3 +65,10 @@ test: kernel selftests
 
 demo: kernel selftests
 	@bash scripts/demo.sh
+
+# Style gates: shellcheck on the harness, checkpatch --strict on every patch.
+lint: kernel-tree
+	@shellcheck scripts/*.sh scripts/vm-init .ci/run
+	@for p in $(wildcard host-kernel/*.patch virt/*.patch); do \
+		(cd $(KSRC) && ./scripts/checkpatch.pl --strict --quiet $(CURDIR)/$$p) || exit 1; \
+	done

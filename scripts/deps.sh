@@ -6,7 +6,7 @@ set -euo pipefail
 # Packages from the base suite (bookworm).
 base_pkgs=(build-essential flex bison bc libelf-dev libssl-dev cpio ccache
 	   busybox-static rsync xz-utils git python3 gnuplot-nox jq
-	   libnuma-dev libuuid1 seabios qemu-system-data)
+	   libnuma-dev libuuid1 seabios qemu-system-data shellcheck)
 # Packages named explicitly from the backports suites.
 bpo12_pkgs=(qemu-system-x86)
 bpo13_pkgs=(linux-source-7.3)

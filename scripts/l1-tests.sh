@@ -1,6 +1,7 @@
 #!/bin/bash
 # Runs inside the test host (see vm-run.sh): reports the KUnit suites that
 # ran at this boot, then runs each KVM selftest of selftests/kvm.list.
+# TEST_FILTER (an extended regex) limits the selftests to matching names.
 # Writes "pass|fail|skip <name> <detail>" lines to $XCHG/results and each
 # test's output to $XCHG/logs/<name>.log.
 set -uo pipefail
@@ -9,6 +10,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 list=${1:-$top/selftests/kvm.list}
 bindir=$top/build/selftests/kvm
 per_test_timeout=${TEST_TIMEOUT:-300}
+filter=${TEST_FILTER:-.}
 results=$XCHG/results
 : > "$results"
 mkdir -p "$XCHG/logs"
@@ -34,6 +36,7 @@ done < <(grep -E '^(not )?ok [0-9]+ ' "$XCHG/logs/kunit.log")
 
 while read -r prog args; do
 	case "$prog" in ''|'#'*) continue ;; esac
+	grep -qE "$filter" <<< "$prog" || continue
 	log=$XCHG/logs/${prog//\//_}.log
 	start=$SECONDS
 	# shellcheck disable=SC2086 # the list's arguments are meant to be split

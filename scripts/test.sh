@@ -1,7 +1,8 @@
 #!/bin/bash
 # 'make test': boot the test host once, run KUnit and the KVM selftests in
 # it, and end with "N passed, N failed, N skipped". A test host that hangs,
-# oopses or dies counts as one more failure.
+# oopses or dies counts as one more failure. TEST_FILTER=<regex> runs only
+# the matching selftests (KUnit always reports).
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,7 +14,7 @@ start=$SECONDS
 echo "== test: booting the test host (console: build/logs/test.console)"
 host_rc=0
 "$top/scripts/vm-run.sh" -n test -x "$xchg" -t "${TEST_HOST_TIMEOUT:-2400}" \
-	-- "$top/scripts/l1-tests.sh" || host_rc=$?
+	-- env TEST_FILTER="${TEST_FILTER:-.}" "$top/scripts/l1-tests.sh" || host_rc=$?
 
 passed=$(grep -c '^pass ' "$xchg/results" 2>/dev/null)
 failed=$(grep -c '^fail ' "$xchg/results" 2>/dev/null)

@@ -57,7 +57,7 @@ rm -f "$xchg/out" "$xchg/status" "$xchg/cmd"
 qemu_args=(
 	-accel tcg,thread=multi -cpu max -smp "$cpus"
 	-m "$mem,slots=$slots,maxmem=$maxmem"
-	-nodefaults -no-user-config -nographic -no-reboot
+	-nodefaults -no-user-config -display none -no-reboot
 	-serial "file:$console"
 	-kernel "$bzimage"
 	-append "console=ttyS0 root=hostroot rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=512000,cache=loose ro init=$top/scripts/vm-init panic=-1 $kargs"
