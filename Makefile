@@ -15,6 +15,8 @@ CONFIG_FRAGMENTS := $(KSRC)/arch/x86/configs/x86_64_defconfig \
 
 export CCACHE_DIR ?= $(CACHE)/ccache
 export CCACHE_BASEDIR := $(CURDIR)
+# Hash the compiler's dependency output instead of running the preprocessor twice.
+export CCACHE_DEPEND := 1
 export KBUILD_BUILD_TIMESTAMP := 2026-01-01
 export KBUILD_BUILD_USER := unmapped
 export KBUILD_BUILD_HOST := unmapped

@@ -20,18 +20,17 @@ done"
 echo "== demo: booting the test host; guest of $size_mib MiB, $vcpus vCPUs, backings: $backings"
 "$top/scripts/vm-run.sh" -n demo -x "$xchg" -t 1200 -- bash -c "$inner" >/dev/null
 
-# One row per metric, one column per backing.
-metrics=(start_latency_us populate_us populate.nr_tlb_remote_flush
-	 populate.nr_tlb_local_flush_all populate.DirectMap4k populate.DirectMap2M
-	 after_exit.DirectMap4k)
-printf '\n%-32s' metric
+# One row per metric, as the test reported them, one column per backing.
+first=$xchg/${backings%% *}.txt
+printf '\n%-40s' metric
 for b in $backings; do printf '%14s' "$b"; done
 echo
-for m in "${metrics[@]}" $(cut -d' ' -f1 "$xchg"/*.txt | grep -E 'unmapped_|direct_map_' | sort -u); do
-	printf '%-32s' "$m"
+awk 'NF == 2 && $1 ~ /_us$|\./ { print $1 }' "$first" | while read -r m; do
+	printf '%-40s' "$m"
 	for b in $backings; do
 		printf '%14s' "$(awk -v m="$m" '$1 == m { print $2 }' "$xchg/$b.txt")"
 	done
 	echo
 done
-echo "(DirectMap figures in kB; raw results in build/run/demo/)"
+echo "(times in microseconds; DirectMap deltas in kB; other rows are /proc/vmstat deltas)"
+echo "(raw results: build/run/demo/<backing>.txt; console: build/logs/demo.console)"

@@ -20,16 +20,19 @@
 #   -q SOCKET   QMP socket, for hotplug from outside
 #   -k ARGS     extra kernel command line
 #   -a ARGS     extra QEMU arguments (word-split)
+#   -h          this help
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 name=vm mem=4G cpus=2 slots=4 maxmem=16G timeout=1800 xchg="" qmp="" kargs="" qargs=""
-while getopts n:m:c:S:M:t:x:q:k:a: opt; do
+usage() { sed -n '/^# usage/,/^set /p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+while getopts n:m:c:S:M:t:x:q:k:a:h opt; do
 	case $opt in
 	n) name=$OPTARG ;; m) mem=$OPTARG ;; c) cpus=$OPTARG ;;
 	S) slots=$OPTARG ;; M) maxmem=$OPTARG ;; t) timeout=$OPTARG ;;
 	x) xchg=$OPTARG ;; q) qmp=$OPTARG ;; k) kargs=$OPTARG ;; a) qargs=$OPTARG ;;
-	*) sed -n '/^# usage/,/^set /p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
+	h) usage; exit 0 ;;
+	*) usage >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))

@@ -61,13 +61,14 @@ static bool wanted(const char *key)
 
 static void read_counters_from(const char *path, struct counters *c)
 {
-	char key[64];
+	char line[128], key[64];
 	long long value;
 	FILE *f = fopen(path, "r");
 
 	TEST_ASSERT(f, "open %s", path);
-	while (fscanf(f, "%63[^: ]%*[: ]%lld%*[^\n]\n", key, &value) == 2) {
-		if (!wanted(key) || c->nr == MAX_COUNTERS)
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%63[^: ]%*[: ]%lld", key, &value) != 2 ||
+		    !wanted(key) || c->nr == MAX_COUNTERS)
 			continue;
 		strcpy(c->name[c->nr], key);
 		c->value[c->nr++] = value;
