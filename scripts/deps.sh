@@ -6,16 +6,23 @@ set -euo pipefail
 # Packages from the base suite (bookworm).
 base_pkgs=(build-essential flex bison bc libelf-dev libssl-dev cpio ccache
 	   busybox-static rsync xz-utils git python3 gnuplot-nox jq
-	   libnuma-dev libuuid1 seabios qemu-system-data shellcheck)
-# Packages named explicitly from the backports suites.
-bpo12_pkgs=(qemu-system-x86)
-bpo13_pkgs=(linux-source-7.3)
+	   libnuma-dev libuuid1 seabios qemu-system-data shellcheck
+	   python3-ply python3-git)
+# Packages named explicitly from the backports suites, pinned by version.
+bpo12_pkgs=(qemu-system-x86=1:10.0.2+ds-2+deb13u1~bpo12+1)
+bpo13_pkgs=(linux-source-7.3=7.3.4-1~bpo13+1)
 
+# Print each "name[=version]" that is not installed (at that version).
 missing() {
-	local p
+	local p name version
 	for p in "$@"; do
-		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
-			grep -q '^install ok installed$' || echo "$p"
+		name=${p%%=*} version=
+		[ "$name" = "$p" ] || version=${p#*=}
+		# shellcheck disable=SC2254 # an unpinned package matches any version
+		case "$(dpkg-query -W -f='${Status}|${Version}' "$name" 2>/dev/null)" in
+		"install ok installed|"${version:-*}) ;;
+		*) echo "$p" ;;
+		esac
 	done
 }
 
@@ -48,7 +55,12 @@ Pin-Priority: 90
 PIN
 
 export DEBIAN_FRONTEND=noninteractive
-apt_get() { $sudo apt-get -qq -o=Dpkg::Use-Pty=0 "$@"; }
+log=$(cd "$(dirname "$0")/.." && pwd)/build/logs/deps.log
+mkdir -p "${log%/*}"
+apt_get() {
+	$sudo apt-get -qq -o=Dpkg::Use-Pty=0 "$@" >> "$log" 2>&1 ||
+		{ tail -n 20 "$log" >&2; echo "deps: apt-get $* failed (log: build/logs/deps.log)" >&2; exit 1; }
+}
 apt_get update
 apt_get install --no-install-recommends "${base_pkgs[@]}"
 apt_get install --no-install-recommends -t bookworm-backports "${bpo12_pkgs[@]}"

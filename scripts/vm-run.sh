@@ -56,6 +56,8 @@ rm -f "$xchg/out" "$xchg/status" "$xchg/cmd"
 	printf '\n'
 } > "$xchg/cmd"
 
+# TCG's TSC follows host time; on a loaded host the clocksource watchdog
+# would call it unstable and switch away, which KVM's clock tests notice.
 # shellcheck disable=SC2054 # commas separate QEMU sub-options
 qemu_args=(
 	-accel tcg,thread=multi -cpu max -smp "$cpus"
@@ -63,7 +65,7 @@ qemu_args=(
 	-nodefaults -no-user-config -display none -no-reboot
 	-serial "file:$console"
 	-kernel "$bzimage"
-	-append "console=ttyS0 root=hostroot rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=512000,cache=loose ro init=$top/scripts/vm-init panic=-1 $kargs"
+	-append "console=ttyS0 root=hostroot rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=512000,cache=loose ro init=$top/scripts/vm-init panic=-1 tsc=reliable $kargs"
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
 	-virtfs "local,path=$xchg,mount_tag=xchg,security_model=none"
 )
