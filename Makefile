@@ -24,7 +24,7 @@ KMAKE := $(MAKE) -s -C $(KSRC) O=$(KOUT) CC="ccache gcc" -j$(JOBS)
 STAGE := scripts/stage.sh
 
 .PHONY: all deps kernel-tree patches-export kernel kernel-config selftests \
-	test demo lint clean
+	test demo bench lint clean
 
 all: kernel selftests
 
@@ -67,6 +67,9 @@ test: kernel selftests
 
 demo: kernel selftests
 	@bash scripts/demo.sh
+
+bench: kernel
+	@bash scripts/bench.sh
 
 # Style gates: shellcheck on the harness, checkpatch --strict on every patch
 # (with Debian's python3, which has the ply module spdxcheck.py needs).

@@ -1,0 +1,68 @@
+#!/bin/bash
+# 'make bench': boot the test host and time allocating, then freeing, 1 GiB
+# in order-0 pages through /sys/kernel/debug/unmapped_alloc_bench/ (see
+# mm/tests/unmapped_alloc_bench.c): plain unmovable pages, __GFP_UNMAPPED
+# pages from a cold and a warm pool, and pages unmapped one by one (the
+# per-page baseline, last, since it splits the direct map for good).
+# Each line gets the DirectMap4k change around it; cold runs also sweep
+# the refill batch (BENCH_BATCHES). Results go to bench/results/alloc.txt,
+# summaries to alloc-summary.txt and alloc-batch.txt, a plot to alloc.svg.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+reps=${BENCH_REPS:-3}
+batches=${BENCH_BATCHES:-1 4 16 32 64 128}
+xchg=$top/build/run/bench
+out=$top/bench/results
+rm -rf "$xchg"
+mkdir -p "$xchg" "$out"
+
+echo "== bench: booting the test host; $reps rounds of 1 GiB per mode"
+"$top/scripts/vm-run.sh" -n bench -x "$xchg" -t 1800 -- "$top/scripts/l1-bench.sh" "$reps" "$batches" >/dev/null
+cp "$xchg/out" "$out/alloc.txt"
+
+# Per mode: the best (least) alloc+free time over the rounds, and the
+# counters of that round.
+awk '
+	{ for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] } }
+	{
+		m = f["mode"]; t = (f["alloc_ns"] + f["free_ns"]) / 1e6
+		if (!(m in best) || t < best[m]) {
+			best[m] = t; fl[m] = f["unmapped_tlb_flushes"]
+			dfl[m] = f["direct_map_tlb_flushes"]; d4k[m] = f["directmap4k_delta_kb"]
+		}
+	}
+	END {
+		printf "%-14s %12s %18s %22s %20s %10s\n", "mode", "alloc+free_ms",
+			"unmapped_flushes", "direct_map_flushes", "DirectMap4k_delta_kB", "vs_plain"
+		n = split("plain unmapped_cold unmapped_warm per_page", order, " ")
+		for (i = 1; i <= n; i++) {
+			m = order[i]
+			printf "%-14s %12.1f %18d %22d %20d %10.2f\n", m, best[m], fl[m],
+				dfl[m], d4k[m], best[m] / best["plain"]
+		}
+	}' <(grep '^rep=' "$out/alloc.txt") | tee "$out/alloc-summary.txt"
+
+# The refill batch: cold runs, one per vm.unmapped_refill_pageblocks value.
+echo
+awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] } }
+	NR == 1 { printf "%-18s %12s %18s %20s\n", "refill_pageblocks", "alloc_ms",
+		"unmapped_flushes", "pageblocks_unmapped" }
+	{ printf "%-18d %12.1f %18d %20d\n", f["batch"], f["alloc_ns"] / 1e6,
+		f["unmapped_tlb_flushes"], f["pageblocks_unmapped"] }' \
+	<(grep '^batch=' "$out/alloc.txt") | tee "$out/alloc-batch.txt"
+
+gnuplot <<EOF
+set terminal svg size 720,420 noenhanced
+set output "$out/alloc.svg"
+set title "Allocate and free 1 GiB in order-0 pages (test host under TCG, best of $reps)"
+set ylabel "milliseconds (log)"
+set logscale y
+set style fill solid 0.6
+set boxwidth 0.6
+set xtics nomirror
+unset key
+plot "< tail -n +2 $out/alloc-summary.txt" using 0:2:xtic(1) with boxes, \
+     "" using 0:2:(sprintf("%d flushes", \$4)) with labels offset 0,1
+EOF
+echo "== bench: results in bench/results/ (alloc.txt, alloc-summary.txt, alloc-batch.txt, alloc.svg)"
