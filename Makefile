@@ -23,6 +23,10 @@ export KBUILD_BUILD_HOST := unmapped
 KMAKE := $(MAKE) -s -C $(KSRC) O=$(KOUT) CC="ccache gcc" -j$(JOBS)
 STAGE := scripts/stage.sh
 
+# A recipe that fails leaves no half-made target (e.g. a .config that
+# failed its check) to look up to date next time.
+.DELETE_ON_ERROR:
+
 .PHONY: all deps kernel-tree patches-export kernel kernel-config selftests \
 	test demo bench lint clean
 

@@ -6,7 +6,7 @@
 # per-page baseline, last, since it splits the direct map for good).
 # Each line gets the DirectMap4k change around it; cold runs also sweep
 # the refill batch (BENCH_BATCHES). Results go to bench/results/alloc.txt,
-# summaries to alloc-summary.txt and alloc-batch.txt, a plot to alloc.svg.
+# summaries to alloc-{summary,batch,reclaim}.txt, a plot to alloc.svg.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -52,6 +52,9 @@ awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] } }
 		f["unmapped_tlb_flushes"], f["pageblocks_unmapped"] }' \
 	<(grep '^batch=' "$out/alloc.txt") | tee "$out/alloc-batch.txt"
 
+# Reclaim: free unmapped pages before and after drop_caches.
+grep '^reclaim ' "$out/alloc.txt" | tee "$out/alloc-reclaim.txt"
+
 gnuplot <<EOF
 set terminal svg size 720,420 noenhanced
 set output "$out/alloc.svg"
@@ -65,4 +68,4 @@ unset key
 plot "< tail -n +2 $out/alloc-summary.txt" using 0:2:xtic(1) with boxes, \
      "" using 0:2:(sprintf("%d flushes", \$4)) with labels offset 0,1
 EOF
-echo "== bench: results in bench/results/ (alloc.txt, alloc-summary.txt, alloc-batch.txt, alloc.svg)"
+echo "== bench: results in bench/results/ (alloc.txt, alloc-summary.txt, alloc-batch.txt, alloc-reclaim.txt, alloc.svg)"

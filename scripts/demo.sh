@@ -6,7 +6,7 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-backings=${DEMO_BACKINGS:-mapped}
+backings=${DEMO_BACKINGS:-mapped unmapped per_folio}
 size_mib=${DEMO_MIB:-512}
 vcpus=${DEMO_VCPUS:-2}
 xchg=$top/build/run/demo
@@ -20,17 +20,21 @@ done"
 echo "== demo: booting the test host; guest of $size_mib MiB, $vcpus vCPUs, backings: $backings"
 "$top/scripts/vm-run.sh" -n demo -x "$xchg" -t 1200 -- bash -c "$inner" >/dev/null
 
-# One row per metric, as the test reported them, one column per backing.
+# One row per metric, as the test reported them, one column per backing;
+# kept in bench/results/demo.txt.
 first=$xchg/${backings%% *}.txt
-printf '\n%-40s' metric
-for b in $backings; do printf '%14s' "$b"; done
 echo
-awk 'NF == 2 && $1 ~ /_us$|\./ { print $1 }' "$first" | while read -r m; do
-	printf '%-40s' "$m"
-	for b in $backings; do
-		printf '%14s' "$(awk -v m="$m" '$1 == m { print $2 }' "$xchg/$b.txt")"
-	done
+{
+	printf '%-40s' metric
+	for b in $backings; do printf '%14s' "$b"; done
 	echo
-done
-echo "(times in microseconds; DirectMap deltas in kB; other rows are /proc/vmstat deltas)"
+	awk 'NF == 2 && $1 ~ /_us$|\./ { print $1 }' "$first" | while read -r m; do
+		printf '%-40s' "$m"
+		for b in $backings; do
+			printf '%14s' "$(awk -v m="$m" '$1 == m { print $2 }' "$xchg/$b.txt")"
+		done
+		echo
+	done
+	echo "(times in microseconds; DirectMap deltas in kB; other rows are /proc/vmstat deltas)"
+} | tee "$top/bench/results/demo.txt"
 echo "(raw results: build/run/demo/<backing>.txt; console: build/logs/demo.console)"

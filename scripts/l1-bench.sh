@@ -1,7 +1,8 @@
 #!/bin/bash
 # Runs in the test host for scripts/bench.sh: REPS rounds of the plain and
 # __GFP_UNMAPPED modes, a cold run for each refill batch size in BATCHES,
-# then the per-page mode once (last: it splits the direct map for good).
+# the free unmapped pages left after drop_caches runs the shrinkers, then
+# the per-page mode once (last: it splits the direct map for good).
 # One line per run, with the DirectMap4k change around it.
 # usage: l1-bench.sh REPS "BATCHES"
 set -euo pipefail
@@ -29,4 +30,11 @@ for batch in $2; do
 	run unmapped_cold "batch=$batch"
 done
 echo "$default_batch" > "$batch_knob"
+
+# What reclaim leaves: fill the pool, then run every shrinker.
+cat "$bench/unmapped_warm" > /dev/null
+before=$(awk '/^nr_free_unmapped / { print $2 }' /proc/vmstat)
+echo 2 > /proc/sys/vm/drop_caches
+echo "reclaim nr_free_unmapped_before=$before nr_free_unmapped_after=$(awk '/^nr_free_unmapped / { print $2 }' /proc/vmstat)"
+
 run per_page rep=1

@@ -34,20 +34,28 @@ while read -r line; do
 done < <(grep -E '^(not )?ok [0-9]+ ' "$XCHG/logs/kunit.log")
 [ "$nsuites" -gt 0 ] || report fail kunit "no KTAP results in dmesg"
 
-while read -r prog args; do
-	case "$prog" in ''|'#'*) continue ;; esac
-	grep -qE "$filter" <<< "$prog" || continue
-	log=$XCHG/logs/${prog//\//_}.log
+# A line is [VAR=value...] test [args...]; a test listed more than once is
+# told apart by its environment and arguments, which are part of its name.
+while read -r -a words; do
+	case "${words[0]:-#}" in '#'*) continue ;; esac
+	envs=()
+	while [[ ${words[0]} == *=* ]]; do
+		envs+=("${words[0]}")
+		words=("${words[@]:1}")
+	done
+	prog=${words[0]}
+	name=${envs[*]:+${envs[*]} }${words[*]}
+	grep -qE "$filter" <<< "$name" || continue
+	log=$XCHG/logs/$(tr -c 'A-Za-z0-9_.=-' _ <<< "$name" | sed 's/_*$//').log
 	start=$SECONDS
-	# shellcheck disable=SC2086 # the list's arguments are meant to be split
-	timeout -k 5 "$per_test_timeout" "$bindir/$prog" $args > "$log" 2>&1
+	timeout -k 5 "$per_test_timeout" env "${envs[@]}" "$bindir/$prog" "${words[@]:1}" > "$log" 2>&1
 	rc=$?
 	took="$((SECONDS - start)) s"
 	case $rc in
-	0) report pass "$prog" "$took" ;;
-	4) report skip "$prog" "$(grep -m1 -iE 'skip|requirement' "$log" | cut -c1-100)" ;;
-	124) report fail "$prog" "timed out after $per_test_timeout s" ;;
-	*) report fail "$prog" "exit $rc after $took, logs/${prog//\//_}.log"
+	0) report pass "$name" "$took" ;;
+	4) report skip "$name" "$(grep -m1 -iE 'skip|requirement' "$log" | cut -c1-100)" ;;
+	124) report fail "$name" "timed out after $per_test_timeout s" ;;
+	*) report fail "$name" "exit $rc after $took, logs/${log##*/}"
 	   tail -n 15 "$log" | sed 's/^/    /' ;;
 	esac
 done < "$list"

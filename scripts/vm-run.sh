@@ -58,9 +58,13 @@ rm -f "$xchg/out" "$xchg/status" "$xchg/cmd"
 
 # TCG's TSC follows host time; on a loaded host the clocksource watchdog
 # would call it unstable and switch away, which KVM's clock tests notice.
+# One TCG thread for all vCPUs: with one per vCPU, QEMU 10.0 now and then
+# runs a stale translation of kernel text that another vCPU has just live-
+# patched, an "Oops: int3" at the static branch that KVM flips whenever
+# the first VM starts or the last one exits. The test run takes no longer.
 # shellcheck disable=SC2054 # commas separate QEMU sub-options
 qemu_args=(
-	-accel tcg,thread=multi -cpu max -smp "$cpus"
+	-accel tcg,thread=single -cpu max -smp "$cpus"
 	-m "$mem,slots=$slots,maxmem=$maxmem"
 	-nodefaults -no-user-config -display none -no-reboot
 	-serial "file:$console"

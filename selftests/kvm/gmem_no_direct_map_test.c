@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * GUEST_MEMFD_FLAG_NO_DIRECT_MAP from userspace: which VM types advertise
+ * it, which flag combinations KVM_CREATE_GUEST_MEMFD takes, that the VMM's
+ * mapping works (fault, punch hole, close while mapped, fork), and that
+ * GUP into that mapping fails cleanly (/proc/pid/mem, process_vm_readv,
+ * vmsplice), where it works on an ordinary guest_memfd, and that KVM's own
+ * kernel mapping of guest memory works on it: a guest enables kvmclock in
+ * such memory, which KVM updates through a gfn_to_pfn_cache. O_DIRECT and
+ * io_uring fixed buffers take the same GUP paths as those above; the test
+ * host has no block device to try them on.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <asm/kvm_para.h>
+#include <asm/pvclock-abi.h>
+#include <linux/falloc.h>
+#include <linux/sizes.h>
+
+#include "kvm_util.h"
+#include "processor.h"
+#include "test_util.h"
+#include "ucall_common.h"
+
+#define SIZE		SZ_4M
+/* Above slot 0, which holds code, stacks and page tables. */
+#define DATA_GPA	SZ_4G
+#define DATA_SLOT	1
+#define PATTERN		0xa5
+#define UNKNOWN_FLAG	(1ULL << 63)
+
+static const u64 no_direct_map = GUEST_MEMFD_FLAG_NO_DIRECT_MAP;
+static const u64 shared = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED;
+
+static bool vm_type_may_unmap(unsigned long type)
+{
+	return type == VM_TYPE_DEFAULT || type == KVM_X86_SW_PROTECTED_VM;
+}
+
+/* Every combination of the known flags and one unknown: taken iff offered. */
+static void test_flags(unsigned long type)
+{
+	const u64 bits[] = { GUEST_MEMFD_FLAG_MMAP, GUEST_MEMFD_FLAG_INIT_SHARED,
+			     no_direct_map, UNKNOWN_FLAG };
+	struct kvm_vm *vm = vm_create_barebones_type(type);
+	u64 offered = vm_check_cap(vm, KVM_CAP_GUEST_MEMFD_FLAGS);
+	unsigned int combo, i;
+
+	TEST_ASSERT(!!(offered & no_direct_map) == vm_type_may_unmap(type),
+		    "VM type %lu offers flags %#llx", type, offered);
+
+	for (combo = 0; combo < 1U << ARRAY_SIZE(bits); combo++) {
+		u64 flags = 0;
+		int fd;
+
+		for (i = 0; i < ARRAY_SIZE(bits); i++)
+			if (combo & BIT(i))
+				flags |= bits[i];
+		fd = __vm_create_guest_memfd(vm, SIZE, flags);
+		if (!(flags & ~offered)) {
+			TEST_ASSERT(fd >= 0, "flags %#llx refused on VM type %lu: %s",
+				    flags, type, strerror(errno));
+			close(fd);
+		} else {
+			TEST_ASSERT(fd < 0 && errno == EINVAL,
+				    "flags %#llx on VM type %lu: fd %d, errno %d",
+				    flags, type, fd, errno);
+		}
+	}
+	kvm_vm_free(vm);
+}
+
+static void expect_bytes(const u8 *mem, size_t len, u8 value, const char *what)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		TEST_ASSERT(mem[i] == value, "%s: byte %zu is %#x, not %#x",
+			    what, i, mem[i], value);
+}
+
+/* The VMM's own mapping: fault, punch hole, fork, close while mapped. */
+static void test_mapping(struct kvm_vm *vm)
+{
+	int fd = vm_create_guest_memfd(vm, SIZE, shared | no_direct_map);
+	u8 *mem = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	pid_t child;
+	int status;
+
+	TEST_ASSERT(mem != MAP_FAILED, "mmap: %s", strerror(errno));
+	expect_bytes(mem, SIZE, 0, "new memory");
+	memset(mem, PATTERN, SIZE);
+
+	TEST_ASSERT(!fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			       0, SZ_1M), "punch hole: %s", strerror(errno));
+	expect_bytes(mem, SZ_1M, 0, "punched hole");
+	expect_bytes(mem + SZ_1M, SIZE - SZ_1M, PATTERN, "after the hole");
+
+	child = fork();
+	TEST_ASSERT(child >= 0, "fork: %s", strerror(errno));
+	if (!child) {
+		expect_bytes(mem + SZ_1M, SZ_4K, PATTERN, "in the child");
+		memset(mem + SZ_2M, 0x11, SZ_4K);
+		_exit(0);
+	}
+	TEST_ASSERT(waitpid(child, &status, 0) == child && WIFEXITED(status) &&
+		    !WEXITSTATUS(status), "child failed");
+	expect_bytes(mem + SZ_2M, SZ_4K, 0x11, "written by the child");
+
+	close(fd);
+	expect_bytes(mem + SZ_1M, SZ_4K, PATTERN, "after close");
+	munmap(mem, SIZE);
+}
+
+/*
+ * Each GUP path into @mem: -1 with the errno of a refusal when @refused,
+ * else success. Returns how many paths were checked.
+ */
+static int check_gup(u8 *mem, bool refused)
+{
+	struct iovec local, remote;
+	char buf[SZ_4K];
+	int pipefd[2], fd, checked = 0;
+	ssize_t r;
+
+	fd = open("/proc/self/mem", O_RDONLY);
+	TEST_ASSERT(fd >= 0, "open /proc/self/mem: %s", strerror(errno));
+	r = pread(fd, buf, sizeof(buf), (off_t)(unsigned long)mem);
+	TEST_ASSERT(refused ? r < 0 && errno == EIO : r == sizeof(buf),
+		    "/proc/self/mem: %zd (errno %d)", r, errno);
+	close(fd);
+	checked++;
+
+	local = (struct iovec){ .iov_base = buf, .iov_len = sizeof(buf) };
+	remote = (struct iovec){ .iov_base = mem, .iov_len = sizeof(buf) };
+	r = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+	TEST_ASSERT(refused ? r < 0 && errno == EFAULT : r == sizeof(buf),
+		    "process_vm_readv: %zd (errno %d)", r, errno);
+	checked++;
+
+	TEST_ASSERT(!pipe(pipefd), "pipe: %s", strerror(errno));
+	r = vmsplice(pipefd[1], &remote, 1, 0);
+	TEST_ASSERT(refused ? r < 0 && errno == EFAULT : r == sizeof(buf),
+		    "vmsplice: %zd (errno %d)", r, errno);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	checked++;
+	return checked;
+}
+
+static void test_gup(struct kvm_vm *vm)
+{
+	u64 flags[] = { shared, shared | no_direct_map };
+	int i, checked = 0;
+
+	for (i = 0; i < ARRAY_SIZE(flags); i++) {
+		int fd = vm_create_guest_memfd(vm, SIZE, flags[i]);
+		u8 *mem = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+		TEST_ASSERT(mem != MAP_FAILED, "mmap: %s", strerror(errno));
+		memset(mem, PATTERN, SIZE);
+		checked = check_gup(mem, flags[i] & no_direct_map);
+		munmap(mem, SIZE);
+		close(fd);
+	}
+	printf("GUP paths checked: %d\n", checked);
+}
+
+static void guest_kvmclock(gpa_t gpa)
+{
+	struct pvclock_vcpu_time_info *pvti = (void *)gpa;
+
+	wrmsr(MSR_KVM_SYSTEM_TIME_NEW, gpa | KVM_MSR_ENABLED);
+	/* KVM writes the clock on the entry after the exit. */
+	GUEST_SYNC(0);
+	GUEST_ASSERT(pvti->version && !(pvti->version & 1));
+	GUEST_ASSERT(pvti->tsc_to_system_mul);
+	GUEST_DONE();
+}
+
+/* kvmclock in NO_DIRECT_MAP memory: KVM writes it through a pfn cache. */
+static void test_kvmclock(void)
+{
+	struct pvclock_vcpu_time_info *pvti;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	struct ucall uc;
+	void *mem;
+	int fd;
+
+	vm = vm_create_with_one_vcpu(&vcpu, guest_kvmclock);
+	fd = vm_create_guest_memfd(vm, SIZE, shared | no_direct_map);
+	mem = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	TEST_ASSERT(mem != MAP_FAILED, "mmap: %s", strerror(errno));
+	vm_set_user_memory_region2(vm, DATA_SLOT, KVM_MEM_GUEST_MEMFD, DATA_GPA,
+				   SIZE, mem, fd, 0);
+	virt_map(vm, DATA_GPA, DATA_GPA, SIZE / vm->page_size);
+	vcpu_args_set(vcpu, 1, DATA_GPA);
+
+	vcpu_run(vcpu);
+	TEST_ASSERT_EQ(get_ucall(vcpu, &uc), UCALL_SYNC);
+	vcpu_run(vcpu);
+	if (get_ucall(vcpu, &uc) == UCALL_ABORT)
+		REPORT_GUEST_ASSERT(uc);
+	TEST_ASSERT_EQ(uc.cmd, UCALL_DONE);
+
+	pvti = mem;
+	printf("kvmclock version %u tsc_to_system_mul %u\n", pvti->version,
+	       pvti->tsc_to_system_mul);
+	kvm_vm_free(vm);
+	munmap(mem, SIZE);
+	close(fd);
+}
+
+int main(int argc, char *argv[])
+{
+	unsigned long types = kvm_check_cap(KVM_CAP_VM_TYPES) ?: BIT(VM_TYPE_DEFAULT);
+	unsigned long type;
+	struct kvm_vm *vm;
+
+	TEST_REQUIRE(kvm_check_cap(KVM_CAP_GUEST_MEMFD_FLAGS) & no_direct_map);
+
+	for (type = 0; type < BITS_PER_TYPE(types); type++)
+		if (types & BIT(type))
+			test_flags(type);
+
+	vm = vm_create_barebones();
+	test_mapping(vm);
+	test_gup(vm);
+	kvm_vm_free(vm);
+
+	if (kvm_cpu_has(X86_FEATURE_KVM_CLOCKSOURCE2))
+		test_kvmclock();
+	else
+		printf("kvmclock not offered: not tested\n");
+	return 0;
+}
