@@ -59,12 +59,14 @@ clean:
 $(KHDR)/include/linux/kvm.h: $(KOUT)/.config $(wildcard $(KSRC)/include/uapi/linux/*.h)
 	@$(KMAKE) headers_install INSTALL_HDR_PATH=$(KHDR) >/dev/null
 
+# No ccache here: with CCACHE_BASEDIR it writes relative targets into the
+# .d files, which then never match the OUTPUT objects, so a changed header
+# of the selftest library would not rebuild the tests that include it.
 selftests: kernel-config $(KHDR)/include/linux/kvm.h
 	@$(STAGE) selftests $(MAKE) -C $(KSRC)/tools/testing/selftests/kvm \
 		-f $(CURDIR)/selftests/kvm/Makefile -j$(JOBS) \
 		OUTPUT=$(KSELFTEST)/kvm PROJECT_TESTS_DIR=$(CURDIR)/selftests/kvm \
-		LINUX_HDR_PATH=$(KHDR)/include/ KHDR_INCLUDES="-isystem $(KHDR)/include" \
-		CC="ccache gcc"
+		LINUX_HDR_PATH=$(KHDR)/include/ KHDR_INCLUDES="-isystem $(KHDR)/include"
 
 test: kernel selftests
 	@bash scripts/test.sh
