@@ -80,7 +80,7 @@ bench: kernel
 # Style gates: shellcheck on the harness, checkpatch --strict on every patch
 # (with Debian's python3, which has the ply module spdxcheck.py needs).
 lint: kernel-tree
-	@shellcheck scripts/*.sh scripts/vm-init .ci/run
+	@shellcheck scripts/*.sh scripts/vm-init selftests/kvm/*.sh .ci/run
 	@for p in $(filter-out %/0000-cover-letter.patch,$(wildcard host-kernel/*.patch virt/*.patch)); do \
 		(cd $(KSRC) && PATH=/usr/bin:$$PATH ./scripts/checkpatch.pl --strict --quiet $(CURDIR)/$$p) || exit 1; \
 	done

@@ -1,61 +1,70 @@
 #!/bin/bash
-# 'make bench': boot the test host and time allocating, then freeing, 1 GiB
-# in order-0 pages through /sys/kernel/debug/unmapped_alloc_bench/ (see
-# mm/tests/unmapped_alloc_bench.c): plain unmovable pages, __GFP_UNMAPPED
-# pages from a cold and a warm pool, and pages unmapped one by one (the
-# per-page baseline, last, since it splits the direct map for good).
-# Each line gets the DirectMap4k change around it; cold runs also sweep
-# the refill batch (BENCH_BATCHES). Results go to bench/results/alloc.txt,
-# summaries to alloc-{summary,batch,reclaim}.txt, a plot to alloc.svg.
+# 'make bench', in two parts (BENCH_PARTS, default "alloc vm"), each in its
+# own boot of the test host; results go to bench/results/.
+#
+# alloc: time allocating, then freeing, 1 GiB in order-0 pages through
+# /sys/kernel/debug/unmapped_alloc_bench/ (mm/tests/unmapped_alloc_bench.c):
+# plain unmovable pages, __GFP_UNMAPPED pages from a cold and a warm pool,
+# and pages unmapped one by one (the per-page baseline, last, since it
+# splits the direct map for good). Each line gets the DirectMap4k change
+# around it; cold runs also sweep the refill batch (BENCH_BATCHES). Output:
+# alloc.txt, alloc-{summary,batch,reclaim}.txt, alloc.svg.
+#
+# vm: KVM guests of BENCH_VM_SIZES MiB with BENCH_VM_VCPUS vCPUs on the three
+# guest_memfd backings (scripts/l1-bench-vm.sh), BENCH_REPS times each.
+# Output: <date>.json (raw), vm.md, summary.json, vm-{flushes,populate}.png.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 reps=${BENCH_REPS:-3}
-batches=${BENCH_BATCHES:-1 4 16 32 64 128}
-xchg=$top/build/run/bench
+parts=${BENCH_PARTS:-alloc vm}
 out=$top/bench/results
-rm -rf "$xchg"
-mkdir -p "$xchg" "$out"
+mkdir -p "$out"
 
-echo "== bench: booting the test host; $reps rounds of 1 GiB per mode"
-"$top/scripts/vm-run.sh" -n bench -x "$xchg" -t 1800 -- "$top/scripts/l1-bench.sh" "$reps" "$batches" >/dev/null
-cp "$xchg/out" "$out/alloc.txt"
+bench_alloc() {
+	local batches=${BENCH_BATCHES:-1 4 16 32 64 128}
+	local xchg=$top/build/run/bench
+	rm -rf "$xchg"
+	mkdir -p "$xchg"
+	echo "== bench alloc: booting the test host; $reps rounds of 1 GiB per mode"
+	"$top/scripts/vm-run.sh" -n bench -x "$xchg" -t 1800 -- "$top/scripts/l1-bench.sh" "$reps" "$batches" >/dev/null
+	cp "$xchg/out" "$out/alloc.txt"
 
-# Per mode: the best (least) alloc+free time over the rounds, and the
-# counters of that round.
-awk '
-	{ for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] } }
-	{
-		m = f["mode"]; t = (f["alloc_ns"] + f["free_ns"]) / 1e6
-		if (!(m in best) || t < best[m]) {
-			best[m] = t; fl[m] = f["unmapped_tlb_flushes"]
-			dfl[m] = f["direct_map_tlb_flushes"]; d4k[m] = f["directmap4k_delta_kb"]
+	# Per mode: the best (least) alloc+free time over the rounds, and the
+	# counters of that round.
+	awk '
+		{ for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] } }
+		{
+			m = f["mode"]; t = (f["alloc_ns"] + f["free_ns"]) / 1e6
+			if (!(m in best) || t < best[m]) {
+				best[m] = t; fl[m] = f["unmapped_tlb_flushes"]
+				dfl[m] = f["direct_map_tlb_flushes"]; d4k[m] = f["directmap4k_delta_kb"]
+			}
 		}
-	}
-	END {
-		printf "%-14s %12s %18s %22s %20s %10s\n", "mode", "alloc+free_ms",
-			"unmapped_flushes", "direct_map_flushes", "DirectMap4k_delta_kB", "vs_plain"
-		n = split("plain unmapped_cold unmapped_warm per_page", order, " ")
-		for (i = 1; i <= n; i++) {
-			m = order[i]
-			printf "%-14s %12.1f %18d %22d %20d %10.2f\n", m, best[m], fl[m],
-				dfl[m], d4k[m], best[m] / best["plain"]
-		}
-	}' <(grep '^rep=' "$out/alloc.txt") | tee "$out/alloc-summary.txt"
+		END {
+			printf "%-14s %12s %18s %22s %20s %10s\n", "mode", "alloc+free_ms",
+				"unmapped_flushes", "direct_map_flushes", "DirectMap4k_delta_kB", "vs_plain"
+			n = split("plain unmapped_cold unmapped_warm per_page", order, " ")
+			for (i = 1; i <= n; i++) {
+				m = order[i]
+				printf "%-14s %12.1f %18d %22d %20d %10.2f\n", m, best[m], fl[m],
+					dfl[m], d4k[m], best[m] / best["plain"]
+			}
+		}' <(grep '^rep=' "$out/alloc.txt") | tee "$out/alloc-summary.txt"
 
-# The refill batch: cold runs, one per vm.unmapped_refill_pageblocks value.
-echo
-awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] } }
-	NR == 1 { printf "%-18s %12s %18s %20s\n", "refill_pageblocks", "alloc_ms",
-		"unmapped_flushes", "pageblocks_unmapped" }
-	{ printf "%-18d %12.1f %18d %20d\n", f["batch"], f["alloc_ns"] / 1e6,
-		f["unmapped_tlb_flushes"], f["pageblocks_unmapped"] }' \
-	<(grep '^batch=' "$out/alloc.txt") | tee "$out/alloc-batch.txt"
+	# The refill batch: cold runs, one per vm.unmapped_refill_pageblocks value.
+	echo
+	awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] } }
+		NR == 1 { printf "%-18s %12s %18s %20s\n", "refill_pageblocks", "alloc_ms",
+			"unmapped_flushes", "pageblocks_unmapped" }
+		{ printf "%-18d %12.1f %18d %20d\n", f["batch"], f["alloc_ns"] / 1e6,
+			f["unmapped_tlb_flushes"], f["pageblocks_unmapped"] }' \
+		<(grep '^batch=' "$out/alloc.txt") | tee "$out/alloc-batch.txt"
 
-# Reclaim: free unmapped pages before and after drop_caches.
-grep '^reclaim ' "$out/alloc.txt" | tee "$out/alloc-reclaim.txt"
+	# Reclaim: free unmapped pages before and after drop_caches.
+	grep '^reclaim ' "$out/alloc.txt" | tee "$out/alloc-reclaim.txt"
 
-gnuplot <<EOF
+	gnuplot <<EOF
 set terminal svg size 720,420 noenhanced
 set output "$out/alloc.svg"
 set title "Allocate and free 1 GiB in order-0 pages (test host under TCG, best of $reps)"
@@ -68,4 +77,41 @@ unset key
 plot "< tail -n +2 $out/alloc-summary.txt" using 0:2:xtic(1) with boxes, \
      "" using 0:2:(sprintf("%d flushes", \$4)) with labels offset 0,1
 EOF
-echo "== bench: results in bench/results/ (alloc.txt, alloc-summary.txt, alloc-batch.txt, alloc-reclaim.txt, alloc.svg)"
+	echo "== bench alloc: results in bench/results/ (alloc.txt, alloc-summary.txt, alloc-batch.txt, alloc-reclaim.txt, alloc.svg)"
+}
+
+bench_vm() {
+	local sizes=${BENCH_VM_SIZES:-256 1024 2048} vcpus=${BENCH_VM_VCPUS:-1 2}
+	local hotplug=${BENCH_VM_HOTPLUG:-256} xchg=$top/build/run/bench-vm
+	local date
+	date=$(date -u +%Y-%m-%d)
+	rm -rf "$xchg"
+	mkdir -p "$xchg"
+	echo "== bench vm: booting the test host; guests of $sizes MiB, $vcpus vCPUs, $reps rounds"
+	"$top/scripts/vm-run.sh" -n bench-vm -x "$xchg" -m 8G -t 5400 -- \
+		"$top/scripts/l1-bench-vm.sh" "$reps" "$sizes" "$vcpus" "$hotplug" \
+		"mapped unmapped per_folio"
+	python3 "$top/scripts/bench-vm-report.py" "$xchg/vm" "$out" "$date"
+	cat "$out/vm.md" "$out/summary.json"
+	for plot in "flushes:direct-map TLB flushes of a cold boot (log scale; mapped: none):set logscale y; set yrange [0.5:*]" \
+		    "populate:boot population, ms:set yrange [0:*]"; do
+		IFS=: read -r name title extra <<< "$plot"
+		gnuplot <<-EOF
+		set terminal png size 800,420 noenhanced
+		set output "$out/vm-$name.png"
+		set title "$title; median of $reps runs"
+		set style data histogram
+		set style histogram cluster gap 1
+		set style fill solid 0.7
+		set key top left
+		set xtics nomirror
+		$extra
+		plot "$out/vm-$name.dat" using 2:xtic(1) title "mapped", "" using 3 title "unmapped", "" using 4 title "per_folio"
+		EOF
+	done
+	echo "== bench vm: results in bench/results/ ($date.json, vm.md, summary.json, vm-flushes.png, vm-populate.png)"
+}
+
+for part in $parts; do
+	"bench_$part"
+done

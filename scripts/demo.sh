@@ -1,6 +1,6 @@
 #!/bin/bash
 # 'make demo': boot the patched test host, start a KVM guest whose vCPUs
-# populate all of its guest_memfd RAM once per backing, and print what each
+# touch all of its guest_memfd RAM once per backing, and print what each
 # cost the host side by side: start latency, population time, direct-map
 # TLB flushes and DirectMap splits.
 set -euo pipefail
@@ -15,7 +15,7 @@ mkdir -p "$xchg"
 
 # What runs inside the test host: one guest per backing, one result file each.
 inner="set -e; for b in $backings; do
-	$top/build/selftests/kvm/unmapped/gmem_populate_test -b \$b -m $size_mib -v $vcpus > \$XCHG/\$b.txt
+	$top/build/selftests/kvm/unmapped/gmem_tlb_cost_test -b \$b -m $size_mib -v $vcpus > \$XCHG/\$b.txt
 done"
 echo "== demo: booting the test host; guest of $size_mib MiB, $vcpus vCPUs, backings: $backings"
 "$top/scripts/vm-run.sh" -n demo -x "$xchg" -t 1200 -- bash -c "$inner" >/dev/null

@@ -6,7 +6,7 @@ set -euo pipefail
 # Packages from the base suite (bookworm).
 base_pkgs=(build-essential flex bison bc libelf-dev libssl-dev cpio ccache
 	   busybox-static rsync xz-utils git python3 gnuplot-nox jq
-	   libnuma-dev libuuid1 seabios qemu-system-data shellcheck
+	   libnuma-dev libuuid1 numactl seabios qemu-system-data shellcheck
 	   python3-ply python3-git)
 # Packages named explicitly from the backports suites, pinned by version.
 bpo12_pkgs=(qemu-system-x86=1:10.0.2+ds-2+deb13u1~bpo12+1)

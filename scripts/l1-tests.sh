@@ -12,6 +12,8 @@ bindir=$top/build/selftests/kvm
 per_test_timeout=${TEST_TIMEOUT:-300}
 filter=${TEST_FILTER:-.}
 results=$XCHG/results
+# Tests that hot-plug memory ask QEMU through l1-qmp.sh.
+PATH=$top/scripts:$PATH
 : > "$results"
 mkdir -p "$XCHG/logs"
 

@@ -13,7 +13,7 @@ mkdir -p "$xchg"
 start=$SECONDS
 echo "== test: booting the test host (console: build/logs/test.console)"
 host_rc=0
-"$top/scripts/vm-run.sh" -n test -x "$xchg" -t "${TEST_HOST_TIMEOUT:-2400}" \
+"$top/scripts/vm-run.sh" -n test -x "$xchg" -t "${TEST_HOST_TIMEOUT:-2400}" -N \
 	-k kvm.force_emulation_prefix=1 \
 	-- env TEST_FILTER="${TEST_FILTER:-.}" "$top/scripts/l1-tests.sh" || host_rc=$?
 

@@ -8,6 +8,9 @@
 # this machine. The command's output and its exit status come back through
 # a second, writable 9p share (the exchange directory, /run/xchg in L1, also
 # in $XCHG there), which also carries any result files the command writes.
+# The command may drive QEMU's monitor (to hot-plug memory, say): it writes
+# QMP commands, one JSON object a line, to $XCHG/qmp-request and waits for
+# $XCHG/qmp-reply (scripts/l1-qmp.sh does both).
 #
 # usage: vm-run.sh [options] [--] command [args...]
 #   -n NAME     log name: build/logs/NAME.{console,out}    (default: vm)
@@ -17,20 +20,22 @@
 #   -M SIZE     maximum memory with hot-plugged DIMMs      (default: 16G)
 #   -t SECONDS  kill the VM and fail after this long       (default: 1800)
 #   -x DIR      exchange directory                         (default: build/run/NAME)
-#   -q SOCKET   QMP socket, for hotplug from outside
+#   -N          two NUMA nodes: the boot memory on node 0, and 256M more
+#               on node 1 (which keeps node 1's own kernel data off the
+#               DIMMs that tests hot-plug there)
 #   -k ARGS     extra kernel command line
 #   -a ARGS     extra QEMU arguments (word-split)
 #   -h          this help
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-name=vm mem=4G cpus=2 slots=4 maxmem=16G timeout=1800 xchg="" qmp="" kargs="" qargs=""
+name=vm mem=4G cpus=2 slots=4 maxmem=16G timeout=1800 xchg="" numa="" kargs="" qargs=""
 usage() { sed -n '/^# usage/,/^set /p' "$0" | sed '$d; s/^# \{0,1\}//'; }
-while getopts n:m:c:S:M:t:x:q:k:a:h opt; do
+while getopts n:m:c:S:M:t:x:Nk:a:h opt; do
 	case $opt in
 	n) name=$OPTARG ;; m) mem=$OPTARG ;; c) cpus=$OPTARG ;;
 	S) slots=$OPTARG ;; M) maxmem=$OPTARG ;; t) timeout=$OPTARG ;;
-	x) xchg=$OPTARG ;; q) qmp=$OPTARG ;; k) kargs=$OPTARG ;; a) qargs=$OPTARG ;;
+	x) xchg=$OPTARG ;; N) numa=1 ;; k) kargs=$OPTARG ;; a) qargs=$OPTARG ;;
 	h) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
@@ -45,7 +50,8 @@ console=$logs/$name.console
 out=$logs/$name.out
 xchg=${xchg:-$top/build/run/$name}
 mkdir -p "$logs" "$xchg"
-rm -f "$xchg/out" "$xchg/status" "$xchg/cmd"
+qmp=$top/build/run/$name.qmp
+rm -f "$xchg/out" "$xchg/status" "$xchg/cmd" "$xchg"/qmp-* "$qmp"
 : > "$xchg/out"
 
 # The command runs in L1 from the caller's directory, with its arguments intact.
@@ -62,10 +68,13 @@ rm -f "$xchg/out" "$xchg/status" "$xchg/cmd"
 # runs a stale translation of kernel text that another vCPU has just live-
 # patched, an "Oops: int3" at the static branch that KVM flips whenever
 # the first VM starts or the last one exits. The test run takes no longer.
+# With -N, the machine's memory is the sum of the nodes'.
+ram=$mem
+[ -z "$numa" ] || ram=$(($(numfmt --from=iec "$mem") / 1048576 + 256))M
 # shellcheck disable=SC2054 # commas separate QEMU sub-options
 qemu_args=(
 	-accel tcg,thread=single -cpu max -smp "$cpus"
-	-m "$mem,slots=$slots,maxmem=$maxmem"
+	-m "$ram,slots=$slots,maxmem=$maxmem"
 	-nodefaults -no-user-config -display none -no-reboot
 	-serial "file:$console"
 	-kernel "$bzimage"
@@ -73,13 +82,32 @@ qemu_args=(
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
 	-virtfs "local,path=$xchg,mount_tag=xchg,security_model=none"
 )
-[ -z "$qmp" ] || qemu_args+=(-qmp "unix:$qmp,server=on,wait=off")
+qemu_args+=(-qmp "unix:$qmp,server=on,wait=off")
+# shellcheck disable=SC2054 # commas separate QEMU sub-options
+if [ -n "$numa" ]; then
+	qemu_args+=(
+		-object "memory-backend-ram,id=node0-ram,size=$mem"
+		-object memory-backend-ram,id=node1-ram,size=256M
+		-numa "node,nodeid=0,cpus=0-$((cpus - 1)),memdev=node0-ram"
+		-numa node,nodeid=1,memdev=node1-ram
+	)
+fi
 # shellcheck disable=SC2206 # extra QEMU arguments are meant to be split
 [ -z "$qargs" ] || qemu_args+=($qargs)
 
 tail -n +1 -F "$xchg/out" 2>/dev/null &
 tailer=$!
-trap 'kill $tailer 2>/dev/null' EXIT
+# QMP requests of the command, served while L1 runs.
+while sleep 0.2; do
+	[ -e "$xchg/qmp-request" ] || continue
+	rc=0
+	python3 "$top/scripts/qmp.py" "$qmp" < "$xchg/qmp-request" > "$xchg/qmp-reply.new" 2>&1 || rc=$?
+	echo "status $rc" >> "$xchg/qmp-reply.new"
+	rm "$xchg/qmp-request"
+	mv "$xchg/qmp-reply.new" "$xchg/qmp-reply"
+done &
+qmp_server=$!
+trap 'kill $tailer $qmp_server 2>/dev/null' EXIT
 
 rc=0
 timeout -k 10 "$timeout" qemu-system-x86_64 "${qemu_args[@]}" || rc=$?

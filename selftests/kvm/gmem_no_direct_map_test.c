@@ -4,11 +4,13 @@
  * it, which flag combinations KVM_CREATE_GUEST_MEMFD takes, that the VMM's
  * mapping works (fault, punch hole, close while mapped, fork), and that
  * GUP into that mapping fails cleanly (/proc/pid/mem, process_vm_readv,
- * vmsplice), where it works on an ordinary guest_memfd, and that KVM's own
- * kernel mapping of guest memory works on it: a guest enables kvmclock in
- * such memory, which KVM updates through a gfn_to_pfn_cache. O_DIRECT and
- * io_uring fixed buffers take the same GUP paths as those above; the test
- * host has no block device to try them on.
+ * vmsplice, io_uring fixed buffers, O_DIRECT to and from a loop device),
+ * where it works on an ordinary guest_memfd, and that KVM's own kernel
+ * mapping of guest memory works on it: a guest enables kvmclock in such
+ * memory, which KVM updates through a gfn_to_pfn_cache.
+ *
+ * With -p, all of it runs on KVM's per-folio mode of the flag instead of
+ * the unmapped pools.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -16,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -30,6 +34,13 @@
 #include "processor.h"
 #include "test_util.h"
 #include "ucall_common.h"
+
+/* The tools' linux/stddef.h, first on the include path, lacks this one. */
+#ifndef __DECLARE_FLEX_ARRAY
+#define __DECLARE_FLEX_ARRAY(type, name) struct { struct { } __empty_ ## name; type name[]; }
+#endif
+#include <linux/io_uring.h>
+#include <linux/loop.h>
 
 #define SIZE		SZ_4M
 /* Above slot 0, which holds code, stacks and page tables. */
@@ -56,7 +67,7 @@ static void test_flags(unsigned long type)
 	unsigned int combo, i;
 
 	TEST_ASSERT(!!(offered & no_direct_map) == vm_type_may_unmap(type),
-		    "VM type %lu offers flags %#llx", type, offered);
+		    "VM type %lu offers flags %#lx", type, offered);
 
 	for (combo = 0; combo < 1U << ARRAY_SIZE(bits); combo++) {
 		u64 flags = 0;
@@ -67,12 +78,12 @@ static void test_flags(unsigned long type)
 				flags |= bits[i];
 		fd = __vm_create_guest_memfd(vm, SIZE, flags);
 		if (!(flags & ~offered)) {
-			TEST_ASSERT(fd >= 0, "flags %#llx refused on VM type %lu: %s",
+			TEST_ASSERT(fd >= 0, "flags %#lx refused on VM type %lu: %s",
 				    flags, type, strerror(errno));
 			close(fd);
 		} else {
 			TEST_ASSERT(fd < 0 && errno == EINVAL,
-				    "flags %#llx on VM type %lu: fd %d, errno %d",
+				    "flags %#lx on VM type %lu: fd %d, errno %d",
 				    flags, type, fd, errno);
 		}
 	}
@@ -121,11 +132,54 @@ static void test_mapping(struct kvm_vm *vm)
 	munmap(mem, SIZE);
 }
 
+/* A loop device over a memfd, opened for O_DIRECT. */
+static int open_direct_io_device(void)
+{
+	int control, backing, loop, nr, fd;
+	char path[32];
+
+	control = open("/dev/loop-control", O_RDWR);
+	TEST_ASSERT(control >= 0, "open /dev/loop-control: %s", strerror(errno));
+	nr = ioctl(control, LOOP_CTL_GET_FREE);
+	TEST_ASSERT(nr >= 0, "LOOP_CTL_GET_FREE: %s", strerror(errno));
+	close(control);
+
+	backing = memfd_create("loop-backing", 0);
+	TEST_ASSERT(backing >= 0 && !ftruncate(backing, SZ_1M), "memfd: %s", strerror(errno));
+	snprintf(path, sizeof(path), "/dev/loop%d", nr);
+	loop = open(path, O_RDWR);
+	TEST_ASSERT(loop >= 0 && !ioctl(loop, LOOP_SET_FD, backing),
+		    "attach %s: %s", path, strerror(errno));
+	close(backing);
+	fd = open(path, O_RDWR | O_DIRECT);
+	TEST_ASSERT(fd >= 0, "open %s O_DIRECT: %s", path, strerror(errno));
+	/* Detached when the last descriptor is closed. */
+	TEST_ASSERT(!ioctl(loop, LOOP_SET_STATUS64, &(struct loop_info64){
+				.lo_flags = LO_FLAGS_AUTOCLEAR }),
+		    "LOOP_SET_STATUS64: %s", strerror(errno));
+	close(loop);
+	return fd;
+}
+
+/* Register @len bytes at @mem as an io_uring fixed buffer: 0 or -1/errno. */
+static int register_io_uring_buffer(void *mem, size_t len)
+{
+	struct io_uring_params params = {};
+	struct iovec iov = { .iov_base = mem, .iov_len = len };
+	int ring, r;
+
+	ring = syscall(__NR_io_uring_setup, 1, &params);
+	TEST_ASSERT(ring >= 0, "io_uring_setup: %s", strerror(errno));
+	r = syscall(__NR_io_uring_register, ring, IORING_REGISTER_BUFFERS, &iov, 1);
+	close(ring);
+	return r;
+}
+
 /*
  * Each GUP path into @mem: -1 with the errno of a refusal when @refused,
  * else success. Returns how many paths were checked.
  */
-static int check_gup(u8 *mem, bool refused)
+static int check_gup(u8 *mem, bool refused, int direct_io_fd)
 {
 	struct iovec local, remote;
 	char buf[SZ_4K];
@@ -154,13 +208,26 @@ static int check_gup(u8 *mem, bool refused)
 	close(pipefd[0]);
 	close(pipefd[1]);
 	checked++;
+
+	r = register_io_uring_buffer(mem, sizeof(buf));
+	TEST_ASSERT(refused ? r < 0 && errno == EFAULT : !r,
+		    "io_uring fixed buffer: %zd (errno %d)", r, errno);
+	checked++;
+
+	r = pread(direct_io_fd, mem, sizeof(buf), 0);
+	TEST_ASSERT(refused ? r < 0 && errno == EFAULT : r == sizeof(buf),
+		    "O_DIRECT read into the mapping: %zd (errno %d)", r, errno);
+	r = pwrite(direct_io_fd, mem, sizeof(buf), 0);
+	TEST_ASSERT(refused ? r < 0 && errno == EFAULT : r == sizeof(buf),
+		    "O_DIRECT write from the mapping: %zd (errno %d)", r, errno);
+	checked++;
 	return checked;
 }
 
 static void test_gup(struct kvm_vm *vm)
 {
 	u64 flags[] = { shared, shared | no_direct_map };
-	int i, checked = 0;
+	int i, checked = 0, direct_io_fd = open_direct_io_device();
 
 	for (i = 0; i < ARRAY_SIZE(flags); i++) {
 		int fd = vm_create_guest_memfd(vm, SIZE, flags[i]);
@@ -168,10 +235,11 @@ static void test_gup(struct kvm_vm *vm)
 
 		TEST_ASSERT(mem != MAP_FAILED, "mmap: %s", strerror(errno));
 		memset(mem, PATTERN, SIZE);
-		checked = check_gup(mem, flags[i] & no_direct_map);
+		checked = check_gup(mem, flags[i] & no_direct_map, direct_io_fd);
 		munmap(mem, SIZE);
 		close(fd);
 	}
+	close(direct_io_fd);
 	printf("GUP paths checked: %d\n", checked);
 }
 
@@ -221,13 +289,34 @@ static void test_kvmclock(void)
 	close(fd);
 }
 
+#define PER_FOLIO_PARAM	"/sys/module/kvm/parameters/gmem_unmap_per_folio"
+
+static void set_per_folio(const char *value)
+{
+	FILE *f = fopen(PER_FOLIO_PARAM, "w");
+
+	TEST_ASSERT(f && fputs(value, f) >= 0 && !fclose(f), "write " PER_FOLIO_PARAM);
+}
+
+static void restore_pooled(void)
+{
+	set_per_folio("N\n");
+}
+
 int main(int argc, char *argv[])
 {
 	unsigned long types = kvm_check_cap(KVM_CAP_VM_TYPES) ?: BIT(VM_TYPE_DEFAULT);
 	unsigned long type;
 	struct kvm_vm *vm;
+	int opt;
 
 	TEST_REQUIRE(kvm_check_cap(KVM_CAP_GUEST_MEMFD_FLAGS) & no_direct_map);
+	while ((opt = getopt(argc, argv, "p")) != -1) {
+		TEST_ASSERT(opt == 'p', "usage: %s [-p]  (-p: KVM's per-folio mode)", argv[0]);
+		TEST_REQUIRE(!access(PER_FOLIO_PARAM, W_OK));
+		set_per_folio("Y\n");
+		atexit(restore_pooled);
+	}
 
 	for (type = 0; type < BITS_PER_TYPE(types); type++)
 		if (types & BIT(type))
