@@ -7,7 +7,9 @@
  * vmsplice, io_uring fixed buffers, O_DIRECT to and from a loop device),
  * where it works on an ordinary guest_memfd, and that KVM's own kernel
  * mapping of guest memory works on it: a guest enables kvmclock in such
- * memory, which KVM updates through a gfn_to_pfn_cache.
+ * memory, which KVM updates through a gfn_to_pfn_cache. On a host with two
+ * NUMA nodes, the pages follow the memory policy of the task that
+ * allocates them (mbind() on a mapping is guest_memfd_test's).
  *
  * With -p, all of it runs on KVM's per-folio mode of the flag instead of
  * the unmapped pools.
@@ -31,6 +33,7 @@
 #include <linux/sizes.h>
 
 #include "kvm_util.h"
+#include "numaif.h"
 #include "processor.h"
 #include "test_util.h"
 #include "ucall_common.h"
@@ -243,6 +246,34 @@ static void test_gup(struct kvm_vm *vm)
 	printf("GUP paths checked: %d\n", checked);
 }
 
+/*
+ * Without an mbind() on the guest_memfd, its pages follow the memory policy
+ * of the task that allocates them: here, the one that faults them in.
+ */
+static void test_task_policy(struct kvm_vm *vm)
+{
+	int fd = vm_create_guest_memfd(vm, SIZE, shared | no_direct_map);
+	u8 *mem = kvm_mmap(SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd);
+	unsigned long node;
+	void *page;
+	int status;
+
+	for (node = 0; node < 2; node++) {
+		unsigned long nodemask = 1UL << node;
+
+		page = mem + node * getpagesize();
+		kvm_set_mempolicy(MPOL_BIND, &nodemask, BITS_PER_LONG);
+		memset(page, PATTERN, getpagesize());
+		kvm_set_mempolicy(MPOL_DEFAULT, NULL, 0);
+		kvm_move_pages(0, 1, &page, NULL, &status, 0);
+		TEST_ASSERT(status == node, "page allocated under MPOL_BIND to node %lu is on node %d",
+			    node, status);
+	}
+	kvm_munmap(mem, SIZE);
+	close(fd);
+	printf("task policy: honoured on nodes 0 and 1\n");
+}
+
 static void guest_kvmclock(gpa_t gpa)
 {
 	struct pvclock_vcpu_time_info *pvti = (void *)gpa;
@@ -325,6 +356,10 @@ int main(int argc, char *argv[])
 	vm = vm_create_barebones();
 	test_mapping(vm);
 	test_gup(vm);
+	if (is_multi_numa_node_system())
+		test_task_policy(vm);
+	else
+		printf("one NUMA node: task policy not tested\n");
 	kvm_vm_free(vm);
 
 	if (kvm_cpu_has(X86_FEATURE_KVM_CLOCKSOURCE2))
