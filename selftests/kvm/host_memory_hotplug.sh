@@ -18,12 +18,20 @@ node1=/sys/devices/system/node/node1
 
 fail() { echo "FAIL: $*"; exit 1; }
 vmstat() { awk -v k="$1" '$1 == k { print $2 }' /proc/vmstat; }
-# Field $1 of /proc/zoneinfo summed over the zones of node 1: free unmapped
-# pages on the buddy lists ("nr_free_unmapped") or pages on per-CPU lists
-# ("count:").
-node1_sum() {
-	awk -v key="$1" '$1 == "Node" { n = $2 } n == "1," && $1 == key { s += $2 }
-		END { print s + 0 }' /proc/zoneinfo
+# Free unmapped pages on node 1's buddy lists, and pages on its per-CPU
+# lists, from one read of /proc/zoneinfo. The per-CPU lists decay into the
+# buddy lists every second, so read until two snapshots agree.
+node1_free() {
+	local _ now prev=
+	for _ in $(seq 50); do
+		now=$(awk '$1 == "Node" { n = $2 } n != "1," { next }
+			$1 == "nr_free_unmapped" { f += $2 } $1 == "count:" { c += $2 }
+			END { print f + 0, c + 0 }' /proc/zoneinfo)
+		[ "$now" = "$prev" ] && break
+		prev=$now
+		sleep 0.1
+	done
+	echo "$now"
 }
 node1_kb() { awk -v key="$1" '$3 == key { print $4 }' $node1/meminfo; }
 blocks() { find "$memory" -maxdepth 1 -name 'memory[0-9]*' -printf '%f\n' | sort; }
@@ -68,7 +76,7 @@ echo "guest_memfd_test: passed with node 1 grown, with and without NO_DIRECT_MAP
 # Compaction first drains the per-CPU LRU batches, which may still hold
 # the last folios the guest freed.
 echo 1 > /proc/sys/vm/compact_memory
-pooled=$(node1_sum nr_free_unmapped) percpu=$(node1_sum count:)
+read -r pooled percpu < <(node1_free)
 echo "free unmapped pages on node 1 after the guest: $pooled, and $percpu on per-CPU lists"
 [ $((pooled + percpu)) -ge $((guest_mib << 8)) ] || fail "the guest's RAM did not come from node 1"
 
@@ -79,7 +87,7 @@ for b in $added; do
 	echo offline > "$memory/$b/state" || fail "cannot offline $b"
 done
 remapped=$(($(vmstat unmapped_pageblocks_remapped) - remapped))
-left=$(node1_sum nr_free_unmapped)
+read -r left _ < <(node1_free)
 echo "pageblocks mapped again by offlining: $remapped; free unmapped pages left on node 1: $left"
 [ $((remapped * 512)) -ge $(((guest_mib << 8) - boot_pages)) ] ||
 	fail "$remapped unmapped pageblocks on the DIMM, the guest needed more"
