@@ -156,16 +156,18 @@ static long read_knob(const char *path)
  * The direct-map TLB flushes that touching @pages new pages may cost: none
  * for a mapped backing; one per folio unmapped on its own, plus one per
  * direct-map split that needed; for the pools, one per refill, each of
- * which unmaps a whole batch of pageblocks, none if @pools_warm holds
- * enough pages, and no 4 KiB leaf.
+ * which unmaps a whole batch of pageblocks, plus one per 1 GiB leaf split
+ * into 2 MiB leaves on the way (once per GiB of host RAM), none if
+ * @pools_warm holds enough pages, and no 4 KiB leaf.
  */
 static void check_flushes(const char *phase, const struct counters *before,
 			  const struct counters *after, long long pages, bool pools_warm)
 {
 	long long flushes = delta(before, after, "direct_map_tlb_flushes");
 	long long refills = delta(before, after, "unmapped_tlb_flushes");
-	long long splits = delta(before, after, "direct_map_level2_splits") +
-			   delta(before, after, "direct_map_level3_splits");
+	long long splits_2m = delta(before, after, "direct_map_level2_splits");
+	long long splits_1g = delta(before, after, "direct_map_level3_splits");
+	long long splits = splits_2m + splits_1g;
 	long long batch, blocks, max_refills;
 
 	if (backing->in_direct_map) {
@@ -179,10 +181,10 @@ static void check_flushes(const char *phase, const struct counters *before,
 		batch = read_knob("/proc/sys/vm/unmapped_refill_pageblocks");
 		blocks = delta(before, after, "unmapped_pageblocks_unmapped");
 		max_refills = pools_warm ? 0 : DIV_ROUND_UP(pages, batch * (SZ_2M / PAGE_SIZE));
-		TEST_ASSERT(flushes == refills && refills <= max_refills &&
-			    blocks <= refills * batch,
-			    "%s: %lld direct-map flushes, %lld pool refills of %lld pageblocks for %lld pages",
-			    phase, flushes, refills, blocks, pages);
+		TEST_ASSERT(flushes == refills + splits_1g && !splits_2m &&
+			    refills <= max_refills && blocks <= refills * batch,
+			    "%s: %lld direct-map flushes, %lld pool refills of %lld pageblocks for %lld pages, %lld 1 GiB and %lld 2 MiB splits",
+			    phase, flushes, refills, blocks, pages, splits_1g, splits_2m);
 		TEST_ASSERT(!delta(before, after, "DirectMap4k"),
 			    "%s: DirectMap4k grew by %lld kB", phase,
 			    delta(before, after, "DirectMap4k"));
