@@ -93,7 +93,7 @@ bench_vm() {
 		"mapped unmapped per_folio"
 	python3 "$top/scripts/bench-vm-report.py" "$xchg/vm" "$out" "$date"
 	cat "$out/vm.md" "$out/summary.json"
-	for plot in "flushes:direct-map TLB flushes of a cold boot (log scale; mapped: none):set logscale y; set yrange [0.5:*]" \
+	for plot in "flushes:direct-map TLB flushes of a cold boot (log scale; none when mapped):set logscale y; set yrange [0.5:*]" \
 		    "populate:boot population, ms:set yrange [0:*]"; do
 		IFS=: read -r name title extra <<< "$plot"
 		gnuplot <<-EOF
