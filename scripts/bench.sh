@@ -80,6 +80,23 @@ EOF
 	echo "== bench alloc: results in bench/results/ (alloc.txt, alloc-summary.txt, alloc-batch.txt, alloc-reclaim.txt, alloc.svg)"
 }
 
+# vm_plot NAME TITLE GNUPLOT-SETTINGS: bars of vm-NAME.dat per size and
+# vCPU count, one per backing, into vm-NAME.png.
+vm_plot() {
+	gnuplot <<-EOF
+	set terminal png size 800,420 noenhanced
+	set output "$out/vm-$1.png"
+	set title "$2; median of $reps runs"
+	set style data histogram
+	set style histogram cluster gap 1
+	set style fill solid 0.7
+	set key top left
+	set xtics nomirror
+	$3
+	plot "$out/vm-$1.dat" using 2:xtic(1) title "mapped", "" using 3 title "unmapped", "" using 4 title "per_folio"
+	EOF
+}
+
 bench_vm() {
 	local sizes=${BENCH_VM_SIZES:-256 1024 2048} vcpus=${BENCH_VM_VCPUS:-1 2}
 	local hotplug=${BENCH_VM_HOTPLUG:-256} xchg=$top/build/run/bench-vm
@@ -93,22 +110,9 @@ bench_vm() {
 		"mapped unmapped per_folio"
 	python3 "$top/scripts/bench-vm-report.py" "$xchg/vm" "$out" "$date"
 	cat "$out/vm.md" "$out/summary.json"
-	for plot in "flushes:direct-map TLB flushes of a cold boot (log scale; none when mapped):set logscale y; set yrange [0.5:*]" \
-		    "populate:boot population, ms:set yrange [0:*]"; do
-		IFS=: read -r name title extra <<< "$plot"
-		gnuplot <<-EOF
-		set terminal png size 800,420 noenhanced
-		set output "$out/vm-$name.png"
-		set title "$title; median of $reps runs"
-		set style data histogram
-		set style histogram cluster gap 1
-		set style fill solid 0.7
-		set key top left
-		set xtics nomirror
-		$extra
-		plot "$out/vm-$name.dat" using 2:xtic(1) title "mapped", "" using 3 title "unmapped", "" using 4 title "per_folio"
-		EOF
-	done
+	vm_plot flushes "direct-map TLB flushes of a cold boot (log scale; none when mapped)" \
+		"set logscale y; set yrange [0.5:*]"
+	vm_plot populate "boot population, ms" "set yrange [0:*]"
 	echo "== bench vm: results in bench/results/ ($date.json, vm.md, summary.json, vm-flushes.png, vm-populate.png)"
 }
 

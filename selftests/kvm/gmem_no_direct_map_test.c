@@ -11,8 +11,8 @@
  * NUMA nodes, the pages follow the memory policy of the task that
  * allocates them (mbind() on a mapping is guest_memfd_test's).
  *
- * With -p, all of it runs on KVM's per-folio mode of the flag instead of
- * the unmapped pools.
+ * per_folio.sh runs all of it on KVM's per-folio mode of the flag instead
+ * of the unmapped pools.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -320,34 +320,13 @@ static void test_kvmclock(void)
 	close(fd);
 }
 
-#define PER_FOLIO_PARAM	"/sys/module/kvm/parameters/gmem_unmap_per_folio"
-
-static void set_per_folio(const char *value)
-{
-	FILE *f = fopen(PER_FOLIO_PARAM, "w");
-
-	TEST_ASSERT(f && fputs(value, f) >= 0 && !fclose(f), "write " PER_FOLIO_PARAM);
-}
-
-static void restore_pooled(void)
-{
-	set_per_folio("N\n");
-}
-
-int main(int argc, char *argv[])
+int main(void)
 {
 	unsigned long types = kvm_check_cap(KVM_CAP_VM_TYPES) ?: BIT(VM_TYPE_DEFAULT);
 	unsigned long type;
 	struct kvm_vm *vm;
-	int opt;
 
 	TEST_REQUIRE(kvm_check_cap(KVM_CAP_GUEST_MEMFD_FLAGS) & no_direct_map);
-	while ((opt = getopt(argc, argv, "p")) != -1) {
-		TEST_ASSERT(opt == 'p', "usage: %s [-p]  (-p: KVM's per-folio mode)", argv[0]);
-		TEST_REQUIRE(!access(PER_FOLIO_PARAM, W_OK));
-		set_per_folio("Y\n");
-		atexit(restore_pooled);
-	}
 
 	for (type = 0; type < BITS_PER_TYPE(types); type++)
 		if (types & BIT(type))
