@@ -10,6 +10,7 @@ LOGS := $(BUILD)/logs
 CACHE ?= $(HOME)/.cache/unmapped
 JOBS ?= $(shell echo $$(($$(nproc) + 1)))
 BZIMAGE := $(KOUT)/arch/x86/boot/bzImage
+GUEST_INITRD := $(BUILD)/guest/initramfs.cpio.gz
 CONFIG_FRAGMENTS := $(KSRC)/arch/x86/configs/x86_64_defconfig \
 	$(KSRC)/kernel/configs/kvm_guest.config $(CURDIR)/configs/host.config
 
@@ -27,19 +28,24 @@ STAGE := scripts/stage.sh
 # failed its check) to look up to date next time.
 .DELETE_ON_ERROR:
 
-.PHONY: all deps kernel-tree patches-export kernel kernel-config selftests \
-	test demo bench lint clean
+.PHONY: all deps kernel-tree qemu-tree patches-export kernel kernel-config \
+	selftests qemu guest test demo bench lint clean
 
-all: kernel selftests
+all: kernel selftests qemu guest
 
 deps:
 	@bash scripts/deps.sh
 
 kernel-tree: deps
-	@bash scripts/kernel-tree.sh apply
+	@bash scripts/src-tree.sh linux apply
 
+qemu-tree: deps
+	@bash scripts/src-tree.sh qemu apply
+
+# Writes back every tree that exists under build/.
 patches-export:
-	@bash scripts/kernel-tree.sh export
+	@bash scripts/src-tree.sh linux export
+	@if [ -d $(BUILD)/qemu ]; then bash scripts/src-tree.sh qemu export; fi
 
 $(KOUT)/.config: configs/host.config | kernel-tree
 	@mkdir -p $(KOUT)
@@ -52,6 +58,15 @@ kernel-config: kernel-tree $(KOUT)/.config
 kernel: kernel-config
 	@$(STAGE) kernel $(KMAKE) bzImage
 	@bash scripts/check-config.sh $(KOUT)/.config configs/host.config
+
+qemu: qemu-tree
+	@$(STAGE) qemu bash scripts/qemu-build.sh
+
+# The nested test guest's initramfs; its kernel is the host's bzImage.
+guest: $(GUEST_INITRD)
+
+$(GUEST_INITRD): scripts/guest-initramfs.sh selftests/guest/init selftests/guest/fill_canary.c | deps
+	@bash scripts/guest-initramfs.sh $@
 
 clean:
 	rm -rf $(BUILD)
@@ -68,19 +83,24 @@ selftests: kernel-config $(KHDR)/include/linux/kvm.h
 		OUTPUT=$(KSELFTEST)/kvm PROJECT_TESTS_DIR=$(CURDIR)/selftests/kvm \
 		LINUX_HDR_PATH=$(KHDR)/include/ KHDR_INCLUDES="-isystem $(KHDR)/include"
 
-test: kernel selftests
+test: kernel selftests qemu guest
 	@bash scripts/test.sh
 
-demo: kernel selftests
+demo: kernel selftests qemu guest
 	@bash scripts/demo.sh
 
-bench: kernel
+bench: kernel selftests qemu guest
 	@bash scripts/bench.sh
 
 # Style gates: shellcheck on the harness, checkpatch --strict on every patch
 # (with Debian's python3, which has the ply module spdxcheck.py needs).
-lint: kernel-tree
-	@shellcheck scripts/*.sh scripts/vm-init selftests/kvm/*.sh .ci/run
+lint: kernel-tree qemu-tree
+	@shellcheck scripts/*.sh scripts/vm-init selftests/kvm/*.sh selftests/guest/init .ci/run
 	@for p in $(filter-out %/0000-cover-letter.patch,$(wildcard host-kernel/*.patch virt/*.patch)); do \
 		(cd $(KSRC) && PATH=/usr/bin:$$PATH ./scripts/checkpatch.pl --strict --quiet $(CURDIR)/$$p) || exit 1; \
+	done
+	@# QEMU's checkpatch warns on any linux-headers/ change not made by
+	@# update-linux-headers.sh; 0002 says why it adds four lines by hand.
+	@for p in $(filter-out %/0000-cover-letter.patch %/0002-linux-headers-%,$(wildcard vmm-hooks/qemu/*.patch)); do \
+		(cd $(BUILD)/qemu && PATH=/usr/bin:$$PATH ./scripts/checkpatch.pl --quiet $(CURDIR)/$$p) || exit 1; \
 	done
