@@ -1,6 +1,6 @@
 #!/bin/bash
-# 'make bench', in two parts (BENCH_PARTS, default "alloc vm"), each in its
-# own boot of the test host; results go to bench/results/.
+# 'make bench', in three parts (BENCH_PARTS, default "alloc vm qemu"), each
+# in its own boot of the test host; results go to bench/results/.
 #
 # alloc: time allocating, then freeing, 1 GiB in order-0 pages through
 # /sys/kernel/debug/unmapped_alloc_bench/ (mm/tests/unmapped_alloc_bench.c):
@@ -13,11 +13,16 @@
 # vm: KVM guests of BENCH_VM_SIZES MiB with BENCH_VM_VCPUS vCPUs on the three
 # guest_memfd backings (scripts/l1-bench-vm.sh), BENCH_REPS times each.
 # Output: <date>.json (raw), vm.md, summary.json, vm-{flushes,populate}.png.
+#
+# qemu: the nested Linux guest of selftests/kvm/qemu_guest.sh under the
+# patched QEMU, BENCH_REPS rounds of the four backings in turn: start
+# latency from QEMU's exec to the guest's init. Output: qemu.txt (median
+# and range per backing) and start_latency_ratio_vs_mapped in summary.json.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 reps=${BENCH_REPS:-3}
-parts=${BENCH_PARTS:-alloc vm}
+parts=${BENCH_PARTS:-alloc vm qemu}
 out=$top/bench/results
 mkdir -p "$out"
 
@@ -114,6 +119,36 @@ bench_vm() {
 		"set logscale y; set yrange [0.5:*]"
 	vm_plot populate "boot population, ms" "set yrange [0:*]"
 	echo "== bench vm: results in bench/results/ ($date.json, vm.md, summary.json, vm-flushes.png, vm-populate.png)"
+}
+
+bench_qemu() {
+	local backings="plain mapped unmapped per_folio" xchg=$top/build/run/bench-qemu b
+	rm -rf "$xchg"
+	mkdir -p "$xchg"
+	echo "== bench qemu: booting the test host; $reps rounds of: $backings"
+	"$top/scripts/vm-run.sh" -n bench-qemu -x "$xchg" -c 1 -k kunit.enable=0 -t 3600 -- \
+		"$top/scripts/l1-bench-qemu.sh" "$reps" "$backings"
+	for b in $backings; do
+		cat "$xchg/qemu/$b"-*.txt | awk -v b="$b" '$1 == "start_latency_ms" { print b, $2 }'
+	done | sort -k1,1 -k2n | awk '
+		{ v[$1, ++n[$1]] = $2 }
+		END {
+			printf "%-10s %18s %10s %10s\n", "backing", "start_latency_ms", "min", "max"
+			split("plain mapped unmapped per_folio", order, " ")
+			for (i = 1; i <= 4; i++) {
+				b = order[i]
+				printf "%-10s %18d %10d %10d\n", b, v[b, int((n[b] + 1) / 2)], v[b, 1], v[b, n[b]]
+			}
+		}' | tee "$out/qemu.txt"
+	# The medians as ratios to mapped, into summary.json.
+	[ -f "$out/summary.json" ] || echo '{}' > "$out/summary.json"
+	jq --rawfile q "$out/qemu.txt" '.start_latency_ratio_vs_mapped =
+		([$q | split("\n")[1:][] | select(length > 0) | [splits(" +")]
+		  | {(.[0]): (.[1] | tonumber)}] | add
+		 | . as $ms | map_values(. / $ms.mapped * 1000 | round / 1000))' \
+		"$out/summary.json" > "$xchg/summary.json"
+	mv "$xchg/summary.json" "$out/summary.json"
+	echo "== bench qemu: results in bench/results/ (qemu.txt, summary.json)"
 }
 
 for part in $parts; do

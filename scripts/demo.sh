@@ -1,43 +1,42 @@
 #!/bin/bash
-# 'make demo': boot the patched test host, start a KVM guest whose vCPUs
-# touch all of its guest_memfd RAM once per backing, and print what each
-# cost the host side by side: start latency, population time, direct-map
-# TLB flushes and DirectMap splits.
+# 'make demo': boot the patched test host and start in it, under the
+# patched QEMU, the same Linux guest once per backing of its RAM:
+#   plain      -object memory-backend-memfd (what VMs use today)
+#   unmapped   ... ,guest-memfd=on,direct-map=off (the unmapped pools)
+#   per_folio  the same, on KVM's per-folio mode (one flush per page)
+# Each guest fills 64 MiB with a canary; the host scans its direct map for
+# it. Prints side by side: start latency (QEMU exec to the guest's init),
+# direct-map TLB flushes and splits, DirectMap4k/2M change, canary pages.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-backings=${DEMO_BACKINGS:-mapped unmapped per_folio}
-size_mib=${DEMO_MIB:-512}
-vcpus=${DEMO_VCPUS:-2}
+backings=${DEMO_BACKINGS:-plain unmapped per_folio}
 xchg=$top/build/run/demo
 rm -rf "$xchg"
 mkdir -p "$xchg"
 
 # What runs inside the test host: one guest per backing, one result file
-# each, after a small untimed guest that pays the first guest's one-time
-# costs, so that start latencies compare across columns.
-test=$top/build/selftests/kvm/unmapped/gmem_tlb_cost_test
-inner="set -e; $test -m 2 -v 1 >/dev/null; for b in $backings; do
-	$test -b \$b -m $size_mib -v $vcpus > \$XCHG/\$b.txt
-done"
-echo "== demo: booting the test host; guest of $size_mib MiB, $vcpus vCPUs, backings: $backings"
-"$top/scripts/vm-run.sh" -n demo -x "$xchg" -t 1200 -- bash -c "$inner" >/dev/null
+# each (selftests/kvm/qemu_guest.sh prints "key value" lines).
+bin=$top/build/selftests/kvm/unmapped
+inner="set -e; for b in $backings; do $bin/qemu_guest.sh \$b > \$XCHG/\$b.txt; done"
+echo "== demo: booting the test host; one guest of 256 MiB per backing: $backings"
+"$top/scripts/vm-run.sh" -n demo -x "$xchg" -c 1 -k kunit.enable=0 -t 1200 -- bash -c "$inner" >/dev/null
 
-# One row per metric, as the test reported them, one column per backing;
-# kept in bench/results/demo.txt.
 first=$xchg/${backings%% *}.txt
 echo
 {
-	printf '%-44s' metric
+	printf '%-34s' metric
 	for b in $backings; do printf '%14s' "$b"; done
 	echo
-	awk 'NF == 2 && $1 ~ /_us$|\./ { print $1 }' "$first" | while read -r m; do
-		printf '%-44s' "$m"
+	awk 'NF == 2 && $2 ~ /^-?[0-9]+$/ { print $1 }' "$first" | while read -r m; do
+		printf '%-34s' "$m"
 		for b in $backings; do
 			printf '%14s' "$(awk -v m="$m" '$1 == m { print $2 }' "$xchg/$b.txt")"
 		done
 		echo
 	done
-	echo "(times in microseconds; DirectMap deltas in kB; other rows are /proc/vmstat deltas)"
+	echo "(canary_pages: guest pages found in the host direct map while the guest"
+	echo " runs and after it exits; .delta: /proc/vmstat and /proc/meminfo (kB)"
+	echo " changes over the guest's life; free unmapped pages stay in the pools)"
 } | tee "$top/bench/results/demo.txt"
 echo "(raw results: build/run/demo/<backing>.txt; console: build/logs/demo.console)"

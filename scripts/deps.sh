@@ -7,9 +7,13 @@ set -euo pipefail
 base_pkgs=(build-essential flex bison bc libelf-dev libssl-dev cpio ccache
 	   busybox-static rsync xz-utils git python3 gnuplot-nox jq
 	   libnuma-dev libuuid1 numactl seabios qemu-system-data shellcheck
-	   python3-ply python3-git)
+	   python3-ply python3-git iproute2
+	   ninja-build pkg-config python3-venv libglib2.0-dev libpixman-1-dev
+	   zlib1g-dev libfdt-dev libslirp-dev)
 # Packages named explicitly from the backports suites, pinned by version.
-bpo12_pkgs=(qemu-system-x86=1:10.0.2+ds-2+deb13u1~bpo12+1)
+# QEMU 10.0.2 needs meson >= 1.5.
+bpo12_pkgs=(qemu-system-x86=1:10.0.2+ds-2+deb13u1~bpo12+1 meson=1.7.0-1~bpo12+1
+	    python3-pycotap=1.3.1-2~bpo12+1)
 bpo13_pkgs=(linux-source-7.3=7.3.4-1~bpo13+1)
 
 # Print each "name[=version]" that is not installed (at that version).
