@@ -28,10 +28,10 @@ STAGE := scripts/stage.sh
 # failed its check) to look up to date next time.
 .DELETE_ON_ERROR:
 
-.PHONY: all deps kernel-tree qemu-tree patches-export kernel kernel-config \
-	selftests qemu guest test demo bench lint clean
+.PHONY: all deps kernel-tree qemu-tree libvirt-tree patches-export kernel \
+	kernel-config selftests qemu libvirt guest test demo bench lint clean
 
-all: kernel selftests qemu guest
+all: kernel selftests qemu libvirt guest
 
 deps:
 	@bash scripts/deps.sh
@@ -42,10 +42,15 @@ kernel-tree: deps
 qemu-tree: deps
 	@bash scripts/src-tree.sh qemu apply
 
+libvirt-tree: deps
+	@bash scripts/src-tree.sh libvirt apply
+
 # Writes back every tree that exists under build/.
 patches-export:
 	@bash scripts/src-tree.sh linux export
-	@if [ -d $(BUILD)/qemu ]; then bash scripts/src-tree.sh qemu export; fi
+	@for t in qemu libvirt; do \
+		if [ -d $(BUILD)/$$t ]; then bash scripts/src-tree.sh $$t export || exit 1; fi; \
+	done
 
 $(KOUT)/.config: configs/host.config | kernel-tree
 	@mkdir -p $(KOUT)
@@ -61,6 +66,9 @@ kernel: kernel-config
 
 qemu: qemu-tree
 	@$(STAGE) qemu bash scripts/qemu-build.sh
+
+libvirt: libvirt-tree
+	@$(STAGE) libvirt bash scripts/libvirt-build.sh
 
 # The nested test guest's initramfs; its kernel is the host's bzImage.
 guest: $(GUEST_INITRD)
@@ -83,7 +91,7 @@ selftests: kernel-config $(KHDR)/include/linux/kvm.h
 		OUTPUT=$(KSELFTEST)/kvm PROJECT_TESTS_DIR=$(CURDIR)/selftests/kvm \
 		LINUX_HDR_PATH=$(KHDR)/include/ KHDR_INCLUDES="-isystem $(KHDR)/include"
 
-test: kernel selftests qemu guest
+test: kernel selftests qemu libvirt guest
 	@bash scripts/test.sh
 
 demo: kernel selftests qemu guest

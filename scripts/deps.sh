@@ -9,7 +9,9 @@ base_pkgs=(build-essential flex bison bc libelf-dev libssl-dev cpio ccache
 	   libnuma-dev libuuid1 numactl seabios qemu-system-data shellcheck
 	   python3-ply python3-git iproute2
 	   ninja-build pkg-config python3-venv libglib2.0-dev libpixman-1-dev
-	   zlib1g-dev libfdt-dev libslirp-dev)
+	   zlib1g-dev libfdt-dev libslirp-dev
+	   libxml2-dev libxml2-utils libgnutls28-dev libjson-c-dev libtirpc-dev
+	   xsltproc libnl-3-dev libnl-route-3-dev)
 # Packages named explicitly from the backports suites, pinned by version.
 # QEMU 10.0.2 needs meson >= 1.5.
 bpo12_pkgs=(qemu-system-x86=1:10.0.2+ds-2+deb13u1~bpo12+1 meson=1.7.0-1~bpo12+1

@@ -8,8 +8,8 @@
 #   src-tree.sh TREE export   write base..HEAD back as its series
 #
 # TREE is linux (host-kernel/ then virt/: commits whose subject starts with
-# "KVM:" belong to virt/, and the mm series comes first) or qemu
-# (vmm-hooks/qemu/).
+# "KVM:" belong to virt/, and the mm series comes first), qemu
+# (vmm-hooks/qemu/) or libvirt (vmm-hooks/libvirt/).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,8 +30,15 @@ qemu)
 	base_subject="QEMU 10.0.2 (Debian qemu_10.0.2+ds.orig.tar.xz)"
 	series_dirs=(vmm-hooks/qemu)
 	;;
+libvirt)
+	tarball=$cache/src/libvirt_11.3.0.orig.tar.xz
+	tarball_sha256=6bcb0c42c4580436fea262ced56f68a6afe20f7390b1bea2116718cc034a0283
+	package=libvirt=11.3.0-2~bpo12+1
+	base_subject="libvirt 11.3.0 (Debian libvirt_11.3.0.orig.tar.xz)"
+	series_dirs=(vmm-hooks/libvirt)
+	;;
 *)
-	echo "usage: $0 linux|qemu apply|export" >&2
+	echo "usage: $0 linux|qemu|libvirt apply|export" >&2
 	exit 2
 	;;
 esac

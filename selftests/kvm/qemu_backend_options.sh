@@ -7,13 +7,9 @@
 # Exit: 0 pass, 1 fail, 4 skip (kselftest).
 set -uo pipefail
 
-top=$(cd "$(dirname "$0")/../../../.." && pwd)
-qemu=$top/build/qemu-build/qemu-system-x86_64
-firmware=(-L /usr/share/seabios -L /usr/share/qemu)
-if [ ! -x "$qemu" ] || [ ! -e /dev/kvm ]; then
-	echo "SKIP: needs $qemu and /dev/kvm"
-	exit 4
-fi
+# shellcheck source=selftests/kvm/lib_guest.sh
+. "$(dirname "$0")/lib_guest.sh"
+require "$qemu" /dev/kvm
 
 failures=0
 check() {
@@ -55,7 +51,7 @@ check "hugetlb=on" "guest-memfd=on and hugetlb=on are incompatible" \
 check "share=off" "guest-memfd=on needs share=on" \
 	vm ",guest-memfd=on,share=off" < /dev/null
 check "no KVM" "guest-memfd=on needs the KVM accelerator" \
-	"$qemu" -accel qtest -display none -machine memory-backend=ram0 -m 64M \
+	"$qemu" "${firmware[@]}" -accel qtest -display none -machine memory-backend=ram0 -m 64M \
 	-object memory-backend-memfd,id=ram0,size=64M,guest-memfd=on
 check "SMM" "cannot be mapped in SMM; start QEMU with -machine smm=off" \
 	"$qemu" "${firmware[@]}" -accel kvm -display none -machine pc,memory-backend=ram0 -m 64M \

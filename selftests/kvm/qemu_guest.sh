@@ -41,67 +41,17 @@ per_folio) exec "$(dirname "$0")/per_folio.sh" unmapped/qemu_guest.sh \
 *) echo "qemu_guest.sh: unknown backing '$backing'" >&2; exit 2 ;;
 esac
 
-top=$(cd "$(dirname "$0")/../../../.." && pwd)
-qemu=$top/build/qemu-build/qemu-system-x86_64
-kernel=$top/build/kbuild/arch/x86/boot/bzImage
-initrd=$top/build/guest/initramfs.cpio.gz
-scan=/sys/kernel/debug/direct_map_scan
-for f in "$qemu" "$kernel" "$initrd" /dev/kvm /dev/vhost-net $scan/canary; do
-	[ -e "$f" ] || { echo "SKIP: $f missing"; exit 4; }
-done
+# shellcheck source=selftests/kvm/lib_guest.sh
+. "$(dirname "$0")/lib_guest.sh"
+require "$qemu" "$kernel" "$initrd" /dev/kvm /dev/vhost-net $scan/canary
 
 run=$(mktemp -d /tmp/qemu_guest.XXXXXX)
-qemu_pid=""
 cleanup() {
 	[ -z "$qemu_pid" ] || kill "$qemu_pid" 2>/dev/null || true
 	ip link del tap-l2 2>/dev/null || true
 	rm -rf "$run"
 }
 trap cleanup EXIT
-fail() {
-	echo "FAIL: $*"
-	grep -v "^qemu-system-x86_64: warning" "$run/qemu.err" 2>/dev/null || true
-	echo "--- guest console:"
-	tail -n 30 "$run/console" 2>/dev/null
-	exit 1
-}
-
-# Counters: a /proc/vmstat key or a /proc/meminfo field (kB).
-counter() {
-	awk -v k="$1" '$1 == k || $1 == k ":" { print $2; exit }' /proc/vmstat /proc/meminfo
-}
-counters="direct_map_tlb_flushes direct_map_level2_splits direct_map_level3_splits
-	  nr_free_unmapped DirectMap4k DirectMap2M"
-snapshot() { for c in $counters; do echo "$c $(counter "$c")"; done; }
-
-canary=$(printf '0x%04x%04x%04x%04x' $RANDOM $RANDOM $RANDOM $RANDOM)
-canary_pages() {
-	echo "$canary" > $scan/canary
-	awk '$1 == "canary_pages" { print $2 }' $scan/result
-}
-# Pages of a mapped guest that must show: a fourth of what it filled.
-min_pages=$((fill_mib * 256 / 4))
-check_scan() {
-	local pages
-	pages=$(canary_pages)
-	echo "canary_pages.$1 $pages"
-	if [ "$backing" = unmapped ]; then
-		[ "$pages" -eq 0 ] || fail "$1: $pages guest pages readable through the direct map"
-	elif [ "$2" = must ]; then
-		[ "$pages" -ge $min_pages ] || fail "$1: $pages canary pages, expected >= $min_pages"
-	fi
-}
-
-# Wait up to $2 seconds (default 120) for a console line starting with $1.
-wait_guest() {
-	local deadline=$((SECONDS + ${2:-120}))
-	until grep -q "^$1" "$run/console" 2>/dev/null; do
-		grep -q "^guest: FAIL" "$run/console" 2>/dev/null && fail "the guest failed"
-		kill -0 "$qemu_pid" 2>/dev/null || fail "QEMU exited before '$1'"
-		[ $SECONDS -lt $deadline ] || fail "no '$1' from the guest"
-		sleep 0.01
-	done
-}
 qmp() { python3 "$top/scripts/qmp.py" "$run/qmp"; }
 
 printf unmapped-disk-v1 > "$run/disk"
@@ -122,11 +72,10 @@ args=(
 	-accel kvm -cpu host -smp 1 -machine pc,smm=off,memory-backend=ram0
 	-m "${mem_mib}M,slots=2,maxmem=$((mem_mib * 4))M"
 	-object "memory-backend-memfd,id=ram0,size=${mem_mib}M$props"
-	-nodefaults -no-user-config -display none -no-reboot
-	-L /usr/share/seabios -L /usr/share/qemu
+	-nodefaults -no-user-config -display none -no-reboot "${firmware[@]}"
 	-serial "pipe:$run/serial" -qmp "unix:$run/qmp,server=on,wait=off"
 	-kernel "$kernel" -initrd "$initrd"
-	-append "console=ttyS0 panic=-1 kunit.enable=0 quiet guest.canary=$canary guest.fill_mib=$fill_mib guest.dimm=${dimm:-0} guest.dimm_fill_mib=$((mem_mib / 2))"
+	-append "console=ttyS0 panic=-1 kunit.enable=0 quiet guest.fill_mib=$fill_mib guest.dimm=${dimm:-0} guest.dimm_fill_mib=$((mem_mib / 2))"
 	-drive "file=$run/disk,if=none,id=disk,format=raw"
 	-device "virtio-blk-pci,drive=disk,$legacy"
 	-netdev user,id=slirp -device "virtio-net-pci,netdev=slirp,romfile=,$legacy"
@@ -146,6 +95,7 @@ wait_guest "guest: blk ok"
 	fail "the guest's virtio-blk write did not reach the disk"
 wait_guest "guest: vhost-net ok"
 wait_guest "guest: canary ready"
+canary=$(guest_said "canary is")
 check_scan run must
 
 if [ -n "$dimm" ]; then
@@ -153,11 +103,7 @@ if [ -n "$dimm" ]; then
 	{"execute": "object-add", "arguments": {"qom-type": "memory-backend-memfd", "id": "dimm0-mem", "size": $((mem_mib << 20))$json}}
 	{"execute": "device_add", "arguments": {"driver": "pc-dimm", "id": "dimm0", "memdev": "dimm0-mem"}}
 	EOF
-	wait_guest "guest: canary ready 2"
-	used_kb=$(sed -n 's/^guest: dimm used \([0-9]*\) kB.*/\1/p' "$run/console")
-	echo "dimm_used_kb $used_kb"
-	[ "$used_kb" -ge $((mem_mib * 1024 / 4)) ] || fail "the guest used $used_kb kB of the DIMM"
-	check_scan dimm must
+	check_dimm_filled $((mem_mib * 1024 / 4))
 	echo unplug > "$run/serial.in"
 	wait_guest "guest: dimm freed"
 	echo '{"execute": "device_del", "arguments": {"id": "dimm0"}}' | qmp > /dev/null ||
@@ -177,6 +123,6 @@ wait "$qemu_pid" || fail "QEMU exited with $?: $(cat "$run/qemu.err")"
 qemu_pid=""
 snapshot > "$run/after"
 check_scan exit may
-paste "$run/before" "$run/after" | awk '{ print $1 ".delta", $4 - $2 }'
+print_deltas "$run/before" "$run/after"
 grep -v "^qemu-system-x86_64: warning" "$run/qemu.err" || true
 echo "PASS: $backing guest${dimm:+ with a hot-plugged DIMM}"

@@ -1,0 +1,159 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# In the test host: the patched libvirt runs a VM of configs/examples/.
+# virtqemud starts from its build tree; virsh defines and starts
+# BACKING-vm.xml, whose guest is the nested Linux guest of selftests/guest/:
+# - libvirt gave QEMU the guest_memfd backend options (unmapped) or none;
+# - virtio-blk and virtio-net work; the guest's canary is never found in
+#   the host's direct map (unmapped), or is (plain);
+# - virsh attach-device adds a DIMM that the guest onlines and fills,
+#   scanned the same way; virsh detach-device-alias takes it away;
+# - virsh save is refused with QEMU's reason (unmapped: no migration);
+# - virsh destroy ends the guest; the unmapped pools get its memory back.
+# Prints the start latency (virsh start to the guest's init) and the
+# direct-map counters' change as "key value" lines.
+#
+# usage: libvirt_guest.sh unmapped|plain
+# Exit: 0 pass, 1 fail, 4 skip (kselftest).
+set -euo pipefail
+
+backing=${1:?usage: libvirt_guest.sh unmapped|plain}
+# shellcheck source=selftests/kvm/lib_guest.sh
+. "$(dirname "$0")/lib_guest.sh"
+build=$top/build/libvirt-build
+xml=$top/configs/examples/$backing-vm.xml
+require "$build/run" "$build/src/virtqemud" "$build/tools/virsh" "$xml" \
+	"$qemu" "$kernel" "$initrd" /dev/kvm $scan/canary
+name=$(sed -n 's|.*<name>\(.*\)</name>.*|\1|p' "$xml")
+fill_mib=$(sed -n 's/.*guest\.fill_mib=\([0-9]*\).*/\1/p' "$xml")
+dimm_fill_mib=$(sed -n 's/.*guest\.dimm_fill_mib=\([0-9]*\).*/\1/p' "$xml")
+dimm_mib=256
+# Where the example domains expect the emulator, kernel, initramfs, disk.
+images=/var/lib/libvirt/images/unmapped
+emulator=/usr/local/bin/qemu-system-x86_64
+
+run=$(mktemp -d /tmp/libvirt_guest.XXXXXX)
+daemon_pid="" console_pid=""
+virsh() { "$build/run" "$build/tools/virsh" -q -c qemu:///system "$@"; }
+cleanup() {
+	virsh destroy "$name" > /dev/null 2>&1 || true
+	virsh undefine "$name" > /dev/null 2>&1 || true
+	[ -z "$console_pid" ] || kill "$console_pid" 2>/dev/null || true
+	[ -z "$daemon_pid" ] || kill "$daemon_pid" 2>/dev/null || true
+	rm -rf "$run"
+}
+trap cleanup EXIT
+
+# The test host has no QEMU user, cgroups, security driver or mount
+# namespace set up for libvirt: QEMU runs as root without them, and
+# writes its log itself (no virtlogd). The daemon still wants the user it
+# was built for (Debian's) to exist.
+getent passwd libvirt-qemu > /dev/null || useradd -r -M -s /usr/sbin/nologin libvirt-qemu
+mkdir -p /etc/libvirt "$images"
+cat > /etc/libvirt/qemu.conf <<-EOF
+	user = "root"
+	group = "root"
+	security_driver = "none"
+	namespaces = []
+	cgroup_controllers = []
+	stdio_handler = "file"
+EOF
+# A copy: away from its build tree, QEMU finds Debian's firmware itself.
+install -m 755 "$qemu" "$emulator"
+ln -sf "$kernel" "$images/bzImage"
+ln -sf "$initrd" "$images/initramfs.cpio.gz"
+printf unmapped-disk-v1 > "$images/disk.img"
+truncate -s 8M "$images/disk.img"
+ln -sf "/var/log/libvirt/qemu/$name.log" "$run/qemu.err"
+
+"$build/run" "$build/src/virtqemud" > "$run/virtqemud.log" 2>&1 &
+daemon_pid=$!
+for _ in $(seq 300); do
+	[ -S /run/libvirt/virtqemud-sock ] && break
+	sleep 0.1
+done
+virsh version > /dev/null || fail "virsh cannot reach virtqemud: $(tail -n 5 "$run/virtqemud.log")"
+
+snapshot > "$run/before"
+virsh define "$xml" > /dev/null || fail "virsh define $xml"
+start=$(date +%s%N)
+virsh start --paused "$name" > /dev/null || fail "virsh start"
+qemu_pid=$(cat "/run/libvirt/qemu/$name.pid")
+pty=$(virsh ttyconsole "$name")
+stty -F "$pty" raw -echo
+cat "$pty" > "$run/console" 2> /dev/null &
+console_pid=$!
+virsh resume "$name" > /dev/null || fail "virsh resume"
+wait_guest "guest: init" "${BOOT_TIMEOUT:-120}"
+echo "start_latency_ms $((($(date +%s%N) - start) / 1000000))"
+
+# What libvirt asked of QEMU for the guest's RAM.
+grep -o '"qom-type":"memory-backend-memfd"[^}]*' "$run/qemu.err" > "$run/backends" ||
+	fail "no memory-backend-memfd on QEMU's command line"
+gmem='"guest-memfd":true,"direct-map":false'
+if [ "$backing" = unmapped ]; then
+	grep -q "$gmem" "$run/backends" || fail "QEMU's RAM backend lacks $gmem: $(cat "$run/backends")"
+elif grep -q guest-memfd "$run/backends"; then
+	fail "plain RAM is a guest_memfd: $(cat "$run/backends")"
+fi
+
+wait_guest "guest: blk ok"
+[ "$(dd if="$images/disk.img" bs=512 skip=1 count=1 2>/dev/null | head -n 1)" = guest-wrote-this ] ||
+	fail "the guest's virtio-blk write did not reach the disk"
+wait_guest "guest: net ok"
+wait_guest "guest: canary ready"
+canary=$(guest_said "canary is")
+check_scan run must
+
+cat > "$run/dimm.xml" <<-EOF
+	<memory model='dimm'>
+	  <target>
+	    <size unit='MiB'>$dimm_mib</size>
+	    <node>0</node>
+	  </target>
+	</memory>
+EOF
+virsh attach-device "$name" "$run/dimm.xml" --live > /dev/null || fail "virsh attach-device"
+check_dimm_filled $((dimm_fill_mib * 1024 / 2))
+echo unplug > "$pty"
+wait_guest "guest: dimm freed"
+alias=$(virsh dumpxml "$name" | sed -n "/<memory model='dimm'/,/<\/memory>/s/.*<alias name='\([^']*\)'.*/\1/p")
+virsh detach-device-alias "$name" "$alias" --live > /dev/null || fail "virsh detach-device-alias $alias"
+wait_guest "guest: dimm gone"
+# libvirt deletes the backend once QEMU reports the DIMM gone.
+for _ in $(seq 100); do
+	virsh dumpxml "$name" | grep -q "<memory model='dimm'" || break
+	sleep 0.1
+done
+if virsh dumpxml "$name" | grep -q "<memory model='dimm'"; then
+	fail "the DIMM is still in the domain"
+fi
+
+if [ "$backing" = unmapped ]; then
+	out=$(virsh save "$name" "$run/saved" 2>&1) && fail "virsh save of a guest_memfd guest succeeded"
+	grep -q "is a guest_memfd" <<< "$out" || fail "virsh save refused without QEMU's reason: $out"
+	echo "save refused: ${out#error: }"
+fi
+
+free_running=$(counter nr_free_unmapped)
+virsh destroy "$name" > /dev/null || fail "virsh destroy"
+while kill -0 "$qemu_pid" 2>/dev/null; do sleep 0.1; done
+qemu_pid=""
+# The guest's pages go back to the pools once KVM lets go of its memslots,
+# which may be a moment after QEMU is gone.
+returned=0
+for _ in $(seq 100); do
+	returned=$(($(counter nr_free_unmapped) - free_running))
+	if [ "$backing" != unmapped ] || [ "$returned" -ge $((fill_mib * 256)) ]; then
+		break
+	fi
+	sleep 0.1
+done
+echo "unmapped_pages_returned $returned"
+[ "$backing" != unmapped ] || [ "$returned" -ge $((fill_mib * 256)) ] ||
+	fail "$returned pages back in the unmapped pools, the guest filled $fill_mib MiB"
+snapshot > "$run/after"
+check_scan exit may
+print_deltas "$run/before" "$run/after"
+virsh undefine "$name" > /dev/null || fail "virsh undefine"
+echo "PASS: $backing guest under libvirt, with a hot-plugged DIMM"
