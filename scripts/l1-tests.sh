@@ -13,6 +13,8 @@ bindir=$top/build/selftests/kvm
 per_test_timeout=${TEST_TIMEOUT:-300}
 filter=${TEST_FILTER:-.}
 results=$XCHG/results
+# The consistency check of the unmapped pageblocks (CONFIG_UNMAPPED_CHECK).
+check=/sys/kernel/debug/direct_map_scan/unmapped_check
 # Tests that hot-plug memory ask QEMU through l1-qmp.sh.
 PATH=$top/scripts:$PATH
 : > "$results"
@@ -57,10 +59,19 @@ while read -r -a words; do
 	timeout -k 5 "$per_test_timeout" env "${envs[@]}" "$bindir/$prog" "${words[@]:1}" > "$log" 2>&1
 	rc=$?
 	took="$((SECONDS - start)) s"
+	# Whatever the test did, the unmapped pageblocks must still agree with
+	# the direct map and their counter afterwards.
+	if [ -r "$check" ] && [ $rc -eq 0 ]; then
+		checked=$(cat "$check")
+		printf -- '--- unmapped_check after the test:\n%s\n' "$checked" >> "$log"
+		grep -q '^errors 0$' <<< "$checked" || rc=5
+	fi
 	case $rc in
 	0) report pass "$name" "$took" ;;
 	4) report skip "$name" "$(grep -m1 -iE 'skip|requirement' "$log" | cut -c1-100)" ;;
 	124) report fail "$name" "timed out after $per_test_timeout s" ;;
+	5) report fail "$name" "passed, but unmapped_check found errors, logs/${log##*/}"
+	   sed -n '/^--- unmapped_check/,$p' "$log" | sed 's/^/    /' ;;
 	*) report fail "$name" "exit $rc after $took, logs/${log##*/}"
 	   tail -n 15 "$log" | sed 's/^/    /' ;;
 	esac
