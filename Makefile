@@ -4,6 +4,7 @@
 BUILD := $(CURDIR)/build
 KSRC := $(BUILD)/linux
 KOUT := $(BUILD)/kbuild
+KOUT_DEBUG := $(BUILD)/kbuild-debug
 KHDR := $(BUILD)/headers
 KSELFTEST := $(BUILD)/selftests
 LOGS := $(BUILD)/logs
@@ -21,7 +22,8 @@ export CCACHE_DEPEND := 1
 export KBUILD_BUILD_TIMESTAMP := 2026-01-01
 export KBUILD_BUILD_USER := unmapped
 export KBUILD_BUILD_HOST := unmapped
-KMAKE := $(MAKE) -s -C $(KSRC) O=$(KOUT) CC="ccache gcc" -j$(JOBS)
+kmake = $(MAKE) -s -C $(KSRC) O=$(1) CC="ccache gcc" -j$(JOBS)
+KMAKE := $(call kmake,$(KOUT))
 STAGE := scripts/stage.sh
 
 # A recipe that fails leaves no half-made target (e.g. a .config that
@@ -29,7 +31,8 @@ STAGE := scripts/stage.sh
 .DELETE_ON_ERROR:
 
 .PHONY: all deps kernel-tree qemu-tree libvirt-tree patches-export kernel \
-	kernel-config selftests qemu libvirt guest test demo bench lint clean
+	kernel-config kernel-debug selftests qemu libvirt guest test test-debug \
+	demo bench lint clean
 
 all: kernel selftests qemu libvirt guest
 
@@ -52,17 +55,30 @@ patches-export:
 		if [ -d $(BUILD)/$$t ]; then bash scripts/src-tree.sh $$t export || exit 1; fi; \
 	done
 
+# kconfig OUTPUT-DIR PROJECT-FRAGMENTS: merge them onto the upstream ones.
+define kconfig
+	@mkdir -p $(1)
+	@cd $(KSRC) && ./scripts/kconfig/merge_config.sh -m -O $(1) $(CONFIG_FRAGMENTS) $(addprefix $(CURDIR)/,$(2)) >/dev/null
+	@$(call kmake,$(1)) olddefconfig
+	@bash scripts/check-config.sh $(1)/.config configs/host.config $(2)
+endef
+
 $(KOUT)/.config: configs/host.config | kernel-tree
-	@mkdir -p $(KOUT)
-	@cd $(KSRC) && ./scripts/kconfig/merge_config.sh -m -O $(KOUT) $(CONFIG_FRAGMENTS) >/dev/null
-	@$(KMAKE) olddefconfig
-	@bash scripts/check-config.sh $@ configs/host.config
+	$(call kconfig,$(KOUT))
+
+# The test host of 'make test-debug': KASAN, lockdep, kmemleak and more.
+$(KOUT_DEBUG)/.config: configs/host.config configs/debug.config | kernel-tree
+	$(call kconfig,$(KOUT_DEBUG),configs/debug.config)
 
 kernel-config: kernel-tree $(KOUT)/.config
 
 kernel: kernel-config
 	@$(STAGE) kernel $(KMAKE) bzImage
 	@bash scripts/check-config.sh $(KOUT)/.config configs/host.config
+
+kernel-debug: kernel-tree $(KOUT_DEBUG)/.config
+	@$(STAGE) kernel-debug $(call kmake,$(KOUT_DEBUG)) bzImage
+	@bash scripts/check-config.sh $(KOUT_DEBUG)/.config configs/host.config configs/debug.config
 
 qemu: qemu-tree
 	@$(STAGE) qemu bash scripts/qemu-build.sh
@@ -93,6 +109,10 @@ selftests: kernel-config $(KHDR)/include/linux/kvm.h
 
 test: kernel selftests qemu libvirt guest
 	@bash scripts/test.sh
+
+# The same tests on the debug kernel, and a boot with debug_pagealloc=on.
+test-debug: kernel-debug selftests qemu libvirt guest
+	@TEST_DEBUG=1 BZIMAGE=$(KOUT_DEBUG)/arch/x86/boot/bzImage bash scripts/test.sh
 
 demo: kernel selftests qemu guest
 	@bash scripts/demo.sh

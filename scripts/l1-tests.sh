@@ -76,4 +76,18 @@ while read -r -a words; do
 	   tail -n 15 "$log" | sed 's/^/    /' ;;
 	esac
 done < "$list"
+
+# The debug kernel's kmemleak, scanned once every test has run: each leak it
+# reports fails the run (and vm-run.sh finds its line on the console).
+kmemleak=/sys/kernel/debug/kmemleak
+if [ -w $kmemleak ]; then
+	echo scan > $kmemleak
+	cat $kmemleak > "$XCHG/logs/kmemleak.log"
+	if [ -s "$XCHG/logs/kmemleak.log" ]; then
+		report fail kmemleak "$(grep -c '^unreferenced object' "$XCHG/logs/kmemleak.log") leaks, logs/kmemleak.log"
+		head -n 40 "$XCHG/logs/kmemleak.log" | sed 's/^/    /'
+	else
+		report pass kmemleak "no leak"
+	fi
+fi
 exit 0

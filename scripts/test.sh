@@ -1,35 +1,46 @@
 #!/bin/bash
 # 'make test': libvirt's own tests of what the libvirt series touches, on
-# this machine; then boot the test host, run KUnit and the KVM selftests in
-# it (selftests/kvm.list); then boot it again with one vCPU for the tests
-# of selftests/one-cpu.list (timing-sensitive ones, the QEMU and libvirt
-# tests); end with "N passed, N failed, N skipped". A test
-# host that hangs, oopses or dies counts as one more failure.
-# TEST_FILTER=<regex> runs only the matching tests of both lists (KUnit
-# always reports).
+# this machine; then two boots of the test host at once, one on each CPU of
+# this machine: one runs KUnit and the KVM selftests (selftests/kvm.list),
+# the other, with one vCPU, the tests of selftests/one-cpu.list (timing-
+# sensitive ones, the QEMU and libvirt tests); end with "N passed, N
+# failed, N skipped". A test host that hangs, oopses or dies counts as one
+# more failure. TEST_FILTER=<regex> runs only the matching tests of both
+# lists (KUnit always reports).
+# TEST_DEBUG=1 ('make test-debug', with BZIMAGE the debug kernel): the same
+# with longer time limits, then one more boot with debug_pagealloc=on for
+# selftests/debug-pagealloc.list.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 start=$SECONDS
-passed=0 failed=0 skipped=0
+debug=${TEST_DEBUG:-}
+prefix=test${debug:+-debug}
+# KASAN, lockdep and kmemleak make the debug kernel several times slower.
+host_timeout=${TEST_HOST_TIMEOUT:-$((debug ? 7200 : 2400))}
+test_timeout=${TEST_TIMEOUT:-$((debug ? 1200 : 300))}
+hosts=()
 
-# run_host NAME LIST VM-RUN-OPTIONS...
+# run_host NAME LIST VM-RUN-OPTIONS...: results in build/run/NAME/results.
 run_host() {
 	local name=$1 list=$2 xchg=$top/build/run/$1 rc=0
 	shift 2
+	hosts+=("$xchg")
 	rm -rf "$xchg"
 	mkdir -p "$xchg"
 	echo "== test: booting the test host for $list (console: build/logs/$name.console)"
-	"$top/scripts/vm-run.sh" -n "$name" -x "$xchg" -t "${TEST_HOST_TIMEOUT:-2400}" "$@" \
-		-- env TEST_FILTER="${TEST_FILTER:-.}" "$top/scripts/l1-tests.sh" "$top/$list" || rc=$?
-	touch "$xchg/results"
-	passed=$((passed + $(grep -c '^pass ' "$xchg/results")))
-	failed=$((failed + $(grep -c '^fail ' "$xchg/results")))
-	skipped=$((skipped + $(grep -c '^skip ' "$xchg/results")))
+	"$top/scripts/vm-run.sh" -n "$name" -x "$xchg" -t "$host_timeout" "$@" \
+		-- env TEST_FILTER="${TEST_FILTER:-.}" TEST_TIMEOUT="$test_timeout" \
+		"$top/scripts/l1-tests.sh" "$top/$list" || rc=$?
 	if [ "$rc" -ne 0 ]; then
 		echo "FAIL $name (exit $rc; see build/logs/$name.console)"
-		failed=$((failed + 1))
+		echo "fail host:$name exit $rc" >> "$xchg/results"
 	fi
+}
+
+count() {
+	cat "${hosts[@]/%//results}" "$top/build/run/libvirt-results" 2>/dev/null |
+		grep -c "^$1 "
 }
 
 # libvirt's unit tests: xml->argv and round trip (qemuxmlconftest), the
@@ -43,18 +54,30 @@ libvirt_tests() {
 		if PATH=/usr/bin:$PATH meson test -C "$top/build/libvirt-build" --no-rebuild \
 			--print-errorlogs "$t" > "$log" 2>&1; then
 			echo "PASS libvirt:$t"
-			passed=$((passed + 1))
+			echo "pass libvirt:$t" >> "$results"
 		else
 			echo "FAIL libvirt:$t (build/logs/${log##*/})"
 			grep -E '^(not ok|FAIL|[0-9]+\) .*FAILED)' "$log" | head -n 20 | sed 's/^/    /'
-			failed=$((failed + 1))
+			echo "fail libvirt:$t" >> "$results"
 		fi
 	done
 }
 
+mkdir -p "$top/build/run"
+results=$top/build/run/libvirt-results
+: > "$results"
 libvirt_tests
-run_host test selftests/kvm.list -N -k kvm.force_emulation_prefix=1
-run_host test-one-cpu selftests/one-cpu.list -c 1 -k kunit.enable=0
-echo "== test: done in $((SECONDS - start)) s; per-test logs in build/run/test{,-one-cpu}/logs/"
-echo "$passed passed, $failed failed, $skipped skipped"
+# The one-vCPU host's output is shown once it is done, not interleaved.
+run_host "$prefix-one-cpu" selftests/one-cpu.list -c 1 -k kunit.enable=0 \
+	> "$top/build/logs/$prefix-one-cpu.progress" 2>&1 &
+one_cpu=$!
+run_host "$prefix" selftests/kvm.list -N -k kvm.force_emulation_prefix=1
+wait $one_cpu
+cat "$top/build/logs/$prefix-one-cpu.progress"
+hosts+=("$top/build/run/$prefix-one-cpu")
+[ -z "$debug" ] ||
+	run_host "$prefix-pagealloc" selftests/debug-pagealloc.list -k debug_pagealloc=on
+echo "== test: done in $((SECONDS - start)) s; per-test logs in build/run/$prefix*/logs/"
+failed=$(count fail)
+echo "$(count pass) passed, $failed failed, $(count skip) skipped"
 [ "$failed" -eq 0 ]

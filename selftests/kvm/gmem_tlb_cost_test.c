@@ -8,7 +8,9 @@
  * with -H, a memslot backed by a new guest_memfd is added while the vCPUs
  * run, touched by them ("hotplug") and removed ("unplug"); with -w, a second
  * VM of the same size starts after the first has exited ("warm": the pools
- * hold what the first VM freed). Each phase reports its time and the deltas
+ * hold what the first VM freed); with -p, the first VM keeps its RAM until
+ * stdin is closed, for a test to act on the host meanwhile (offlining the
+ * memory under it, say). Each phase reports its time and the deltas
  * of the direct-map TLB flush counters of /proc/vmstat and of
  * DirectMap{4k,2M,1G} in /proc/meminfo, and asserts the counts: no flush for
  * a mapped backing; one per folio (and per split of the direct map) for a
@@ -284,6 +286,7 @@ static void run_reclaim(void)
 
 /* The NUMA node the guest's RAM is bound to, or -1. */
 static int ram_node = -1;
+static bool hold_ram;
 
 /*
  * The per-folio mode is taken when the guest_memfd is created; the memory
@@ -475,6 +478,12 @@ static void run_vm(const char *phase, bool with_hotplug, bool pools_warm)
 		check_scan(phase, pages_touched(&boot_ram));
 	if (hotplug_ram.size)
 		hotplug(vm);
+	if (hold_ram && !pools_warm) {
+		printf("holding RAM until stdin is closed\n");
+		fflush(stdout);
+		while (getchar() != EOF)
+			;
+	}
 
 	for (i = 0; i < nr_vcpus; i++)
 		pthread_join(threads[i], NULL);
@@ -491,7 +500,7 @@ static void usage(const char *name)
 {
 	int i;
 
-	printf("usage: %s [-b backing] [-m MiB] [-H MiB] [-v vcpus] [-n node] [-w] [-s]\n",
+	printf("usage: %s [-b backing] [-m MiB] [-H MiB] [-v vcpus] [-n node] [-w] [-s] [-p]\n",
 	       name);
 	printf("  -b: guest_memfd backing (default mapped):");
 	for (i = 0; i < ARRAY_SIZE(backings); i++)
@@ -502,6 +511,7 @@ static void usage(const char *name)
 	printf("  -n: bind the RAM to this NUMA node (mbind on a mapping of it)\n");
 	printf("  -w: then start a second VM of the same size (warm pools)\n");
 	printf("  -s: fill the RAM with a canary and scan the host direct map for it\n");
+	printf("  -p: keep the first VM's RAM until stdin is closed\n");
 }
 
 int main(int argc, char *argv[])
@@ -512,7 +522,7 @@ int main(int argc, char *argv[])
 
 	backing = &backings[0];
 	nr_vcpus = 1;
-	while ((opt = getopt(argc, argv, "b:m:H:v:n:wsh")) != -1) {
+	while ((opt = getopt(argc, argv, "b:m:H:v:n:wsph")) != -1) {
 		switch (opt) {
 		case 'b':
 			for (i = 0; i < ARRAY_SIZE(backings); i++)
@@ -539,6 +549,9 @@ int main(int argc, char *argv[])
 			break;
 		case 's':
 			canary = random_canary();
+			break;
+		case 'p':
+			hold_ram = true;
 			break;
 		default:
 			usage(argv[0]);
