@@ -31,6 +31,7 @@ run_host() {
 	echo "== test: booting the test host for $list (console: build/logs/$name.console)"
 	"$top/scripts/vm-run.sh" -n "$name" -x "$xchg" -t "$host_timeout" "$@" \
 		-- env TEST_FILTER="${TEST_FILTER:-.}" TEST_TIMEOUT="$test_timeout" \
+		GUEST_TIME_FACTOR="$((debug ? 5 : 1))" \
 		"$top/scripts/l1-tests.sh" "$top/$list" || rc=$?
 	if [ "$rc" -ne 0 ]; then
 		echo "FAIL $name (exit $rc; see build/logs/$name.console)"

@@ -73,9 +73,10 @@ check_dimm_filled() {
 	check_scan dimm must
 }
 
-# Wait up to $2 seconds (default 120) for a console line starting with $1.
+# Wait up to $2 seconds (default 120) for a console line starting with $1,
+# times GUEST_TIME_FACTOR (make test-debug's kernel is several times slower).
 wait_guest() {
-	local deadline=$((SECONDS + ${2:-120}))
+	local deadline=$((SECONDS + ${2:-120} * ${GUEST_TIME_FACTOR:-1}))
 	until grep -q "^$1" "$run/console" 2>/dev/null; do
 		grep -q "^guest: FAIL" "$run/console" 2>/dev/null && fail "the guest failed"
 		kill -0 "$qemu_pid" 2>/dev/null || fail "QEMU exited before '$1'"
