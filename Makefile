@@ -110,8 +110,9 @@ selftests: kernel-config $(KHDR)/include/linux/kvm.h
 test: kernel selftests qemu libvirt guest
 	@bash scripts/test.sh
 
-# The same tests on the debug kernel, and a boot with debug_pagealloc=on.
-test-debug: kernel-debug selftests qemu libvirt guest
+# The same tests on the debug kernel, and a boot with debug_pagealloc=on;
+# the nested guests of the QEMU and libvirt tests boot the plain kernel.
+test-debug: kernel kernel-debug selftests qemu libvirt guest
 	@TEST_DEBUG=1 BZIMAGE=$(KOUT_DEBUG)/arch/x86/boot/bzImage bash scripts/test.sh
 
 demo: kernel selftests qemu guest

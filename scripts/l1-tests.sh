@@ -2,7 +2,8 @@
 # Runs inside the test host (see vm-run.sh): reports the KUnit suites that
 # ran at this boot, then runs each test of a list (default:
 # selftests/kvm.list).
-# TEST_FILTER (an extended regex) limits the selftests to matching names.
+# TEST_FILTER (an extended regex) limits the selftests to matching names;
+# those matching TEST_EXCLUDE are reported skipped, for TEST_EXCLUDE_WHY.
 # Writes "pass|fail|skip <name> <detail>" lines to $XCHG/results and each
 # test's output to $XCHG/logs/<name>.log.
 set -uo pipefail
@@ -12,6 +13,7 @@ list=${1:-$top/selftests/kvm.list}
 bindir=$top/build/selftests/kvm
 per_test_timeout=${TEST_TIMEOUT:-300}
 filter=${TEST_FILTER:-.}
+exclude=${TEST_EXCLUDE:-}
 results=$XCHG/results
 # The consistency check of the unmapped pageblocks (CONFIG_UNMAPPED_CHECK).
 check=/sys/kernel/debug/direct_map_scan/unmapped_check
@@ -54,6 +56,10 @@ while read -r -a words; do
 	prog=${words[0]}
 	name=${envs[*]:+${envs[*]} }${words[*]}
 	grep -qE "$filter" <<< "$name" || continue
+	if [ -n "$exclude" ] && grep -qE "$exclude" <<< "$name"; then
+		report skip "$name" "${TEST_EXCLUDE_WHY:-excluded}"
+		continue
+	fi
 	log=$XCHG/logs/$(tr -c 'A-Za-z0-9_.=-' _ <<< "$name" | sed 's/_*$//').log
 	start=$SECONDS
 	timeout -k 5 "$per_test_timeout" env "${envs[@]}" "$bindir/$prog" "${words[@]:1}" > "$log" 2>&1

@@ -55,13 +55,30 @@ squeeze() {
 	echo $(($(cat $hugepages) + extra)) > $hugepages
 }
 state() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1; }
+# Where the OOM phase's processes are, and the memory counters, for a
+# phase that did not end in time.
+stuck() {
+	local pid
+	for pid in $vm $hogpid; do
+		echo "pid $pid state $(state "$pid") wchan $(cat "/proc/$pid/wchan" 2>/dev/null)"
+		sed 's/^/    /' "/proc/$pid/stack" 2>/dev/null || true
+	done
+	grep -E '^(MemFree|MemAvailable|HugePages_Free):' /proc/meminfo
+	grep -E '^(nr_free_pages|nr_free_unmapped|oom_kill|pgscan_direct|unmapped_pageblocks_remapped) ' /proc/vmstat
+	fail "$1"
+}
 
 # hog ADJ CAP KEY GOAL, in a subshell, which it becomes: with oom_score_adj
 # ADJ, touch anonymous memory 8 MiB at a time until the /proc/vmstat
 # counter KEY has grown by GOAL, or CAP MiB are held; print the MiB held.
+# It locks its pages: reclaim would otherwise evict the file pages it runs
+# from (the test host's root is 9p) and read them again, for minutes,
+# before it gives up and calls the OOM killer.
 hog_py='
-import mmap, sys
+import ctypes, mmap, sys
 cap, key, goal = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+if ctypes.CDLL(None, use_errno=True).mlockall(3):  # MCL_CURRENT | MCL_FUTURE
+    sys.exit("mlockall: errno %d" % ctypes.get_errno())
 def counter():
     with open("/proc/vmstat") as f:
         return next(int(v) for k, v in (l.split() for l in f) if k == key)
@@ -205,6 +222,13 @@ echo "oom_vm_held_mib $(($(vm_held) / 256))"
 oom=$(vmstat oom_kill)
 hog 0 $(($(meminfo_mib MemTotal) + 512)) oom_kill 1 > "$tmp/hog" &
 hogpid=$!
+# Bounded, as the debug kernel's reclaim can take minutes to give up.
+limit=$((120 * ${GUEST_TIME_FACTOR:-1}))
+deadline=$((SECONDS + limit))
+while [ -n "$(state $hogpid)" ] && [ "$(state $hogpid)" != Z ]; do
+	[ $SECONDS -lt $deadline ] || stuck "no OOM kill after $limit s of the hog"
+	sleep 0.5
+done
 rc=0
 wait $hogpid || rc=$?
 for _ in $(seq 300); do
