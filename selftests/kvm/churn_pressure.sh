@@ -71,9 +71,9 @@ stuck() {
 # hog ADJ CAP KEY GOAL, in a subshell, which it becomes: with oom_score_adj
 # ADJ, touch anonymous memory 8 MiB at a time until the /proc/vmstat
 # counter KEY has grown by GOAL, or CAP MiB are held; print the MiB held.
-# It locks its pages: reclaim would otherwise evict the file pages it runs
-# from (the test host's root is 9p) and read them again, for minutes,
-# before it gives up and calls the OOM killer.
+# It locks its pages: unlocked, the OOM phase ran for over 10 minutes on
+# the debug kernel, most likely as reclaim kept evicting and re-reading the
+# file pages it runs from (the test host's root is 9p).
 hog_py='
 import ctypes, mmap, sys
 cap, key, goal = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
