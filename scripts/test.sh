@@ -18,7 +18,7 @@ debug=${TEST_DEBUG:-}
 prefix=test${debug:+-debug}
 # KASAN, lockdep and kmemleak make the debug kernel about twelve times
 # slower for a nested Linux guest (qemu_guest.sh plain: 57 s, 694 s on
-# it); the longest such test took 1351 s there.
+# it); the longest such test took 1410 s there.
 host_timeout=${TEST_HOST_TIMEOUT:-$((debug ? 7200 : 2400))}
 test_timeout=${TEST_TIMEOUT:-$((debug ? 2400 : 300))}
 guest_time_factor=$((debug ? 12 : 1))
