@@ -32,7 +32,7 @@ STAGE := scripts/stage.sh
 
 .PHONY: all deps kernel-tree qemu-tree libvirt-tree patches-export kernel \
 	kernel-config kernel-debug selftests qemu libvirt guest test test-debug \
-	demo bench lint clean
+	build-check demo bench lint clean
 
 all: kernel selftests qemu libvirt guest
 
@@ -114,6 +114,11 @@ test: kernel selftests qemu libvirt guest
 # the nested guests of the QEMU and libvirt tests boot the plain kernel.
 test-debug: kernel kernel-debug selftests qemu libvirt guest
 	@TEST_DEBUG=1 BZIMAGE=$(KOUT_DEBUG)/arch/x86/boot/bzImage bash scripts/test.sh
+
+# KVM, mm and hibernation of the patched tree built for a 32-bit x86 host,
+# which has neither guest_memfd nor __GFP_UNMAPPED ('make test' runs it).
+build-check: kernel-tree
+	@$(STAGE) build-check bash scripts/build-check.sh
 
 demo: kernel selftests qemu guest
 	@bash scripts/demo.sh

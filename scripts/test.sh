@@ -1,7 +1,8 @@
 #!/bin/bash
-# 'make test': libvirt's own tests of what the libvirt series touches, on
-# this machine; then two boots of the test host at once, one on each CPU of
-# this machine: one runs KUnit and the KVM selftests (selftests/kvm.list),
+# 'make test': the kernel series built for a 32-bit x86 KVM host
+# (scripts/build-check.sh) and libvirt's own tests of what the libvirt
+# series touches, on this machine; then two boots of the test host at
+# once, one on each CPU of this machine: one runs KUnit and the KVM selftests (selftests/kvm.list),
 # the other, with one vCPU, the tests of selftests/one-cpu.list (timing-
 # sensitive ones, the QEMU and libvirt tests); end with "N passed, N
 # failed, N skipped". A test host that hangs, oopses or dies counts as one
@@ -74,9 +75,25 @@ libvirt_tests() {
 	done
 }
 
+# The kernel series in configurations the test host does not use: KVM, mm
+# and hibernation for a 32-bit x86 host, without guest_memfd.
+build_check() {
+	local log=$top/build/logs/build-check.log
+	grep -qE "${TEST_FILTER:-.}" <<< "build-check:i386" || return 0
+	if bash "$top/scripts/build-check.sh" > "$log" 2>&1; then
+		echo "PASS build-check:i386"
+		echo "pass build-check:i386" >> "$results"
+	else
+		echo "FAIL build-check:i386 (build/logs/${log##*/})"
+		grep -E 'error:' "$log" | head -n 10 | sed 's/^/    /'
+		echo "fail build-check:i386" >> "$results"
+	fi
+}
+
 mkdir -p "$top/build/run"
 results=$top/build/run/libvirt-results
 : > "$results"
+build_check
 libvirt_tests
 # The one-vCPU host's output is shown once it is done, not interleaved.
 run_host "$prefix-one-cpu" selftests/one-cpu.list -c 1 -k kunit.enable=0 \

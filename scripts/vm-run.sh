@@ -20,9 +20,10 @@
 #   -M SIZE     maximum memory with hot-plugged DIMMs      (default: 16G)
 #   -t SECONDS  kill the VM and fail after this long       (default: 1800)
 #   -x DIR      exchange directory                         (default: build/run/NAME)
-#   -N          two NUMA nodes: the boot memory on node 0, and 256M more
-#               on node 1 (which keeps node 1's own kernel data off the
-#               DIMMs that tests hot-plug there)
+#   -N          NUMA nodes: the boot memory on node 0, 256M more on node 1
+#               (which keeps node 1's own kernel data off the DIMMs that
+#               tests hot-plug there), and node 2 with no memory until a
+#               test hot-plugs some (ACPI's hotplug range names it)
 #   -k ARGS     extra kernel command line
 #   -a ARGS     extra QEMU arguments (word-split)
 #   -h          this help
@@ -97,6 +98,7 @@ if [ -n "$numa" ]; then
 		-object memory-backend-ram,id=node1-ram,size=256M
 		-numa "node,nodeid=0,cpus=0-$((cpus - 1)),memdev=node0-ram"
 		-numa node,nodeid=1,memdev=node1-ram
+		-numa node,nodeid=2
 	)
 fi
 # shellcheck disable=SC2206 # extra QEMU arguments are meant to be split

@@ -16,15 +16,23 @@
  *    allocations, fail_unmapped) that a one-page fallocate and a guest's
  *    first touch reach, with the pools empty so that each starts a refill.
  *
+ *  - fail_page_alloc on every allocation of a pageblock or more (a host too
+ *    fragmented for a refill): a touch of the VMM's mapping of NO_DIRECT_MAP
+ *    guest_memfd gets SIGBUS, and a memfd_secret page comes out of the
+ *    direct map on its own, within seconds; neither retries for ever.
+ *
  * Memory offlining under fail_unmapped is host_memory_hotplug.sh's.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <linux/falloc.h>
@@ -343,6 +351,69 @@ static void walk_guest_fault(void)
 	report_walk("KVM_RUN", n - 1, failed);
 }
 
+/*
+ * Touch @mem in a child that fails every allocation of a pageblock or more,
+ * and has 10 s to be done; its wait status.
+ */
+static int touch_without_whole_blocks(volatile u8 *mem)
+{
+	int status;
+	pid_t pid = fork();
+
+	TEST_ASSERT(pid >= 0, "fork: %s", strerror(errno));
+	if (!pid) {
+		/* The selftest library catches SIGBUS; the parent reads it. */
+		signal(SIGBUS, SIG_DFL);
+		write_str("/proc/self/make-it-fail", "1");
+		alarm(10);
+		*mem = 1;
+		_exit(0);
+	}
+	TEST_ASSERT(waitpid(pid, &status, 0) == pid, "waitpid: %s", strerror(errno));
+	return status;
+}
+
+static void test_no_whole_block(struct kvm_vm *vm)
+{
+	int fd = vm_create_guest_memfd(vm, SIZE, shared | no_direct_map);
+	int secret_fd = syscall(__NR_memfd_secret, 0);
+	u8 *mem = kvm_mmap(SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd);
+	u8 *secret;
+	int status;
+
+	drain_pools();
+	write_str(FAIL_PAGE_ALLOC "min-order", "9");
+	write_str(FAIL_PAGE_ALLOC "task-filter", "Y");
+	write_str(FAIL_PAGE_ALLOC "times", "-1");
+	write_str(FAIL_PAGE_ALLOC "probability", "100");
+
+	status = touch_without_whole_blocks(mem);
+	TEST_ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS,
+		    "NO_DIRECT_MAP guest_memfd touched with no pageblock to take: status %#x",
+		    status);
+
+	if (secret_fd >= 0) {
+		TEST_ASSERT(!ftruncate(secret_fd, getpagesize()), "ftruncate: %s",
+			    strerror(errno));
+		secret = kvm_mmap(getpagesize(), PROT_READ | PROT_WRITE, MAP_SHARED,
+				  secret_fd);
+		status = touch_without_whole_blocks(secret);
+		TEST_ASSERT(WIFEXITED(status) && !WEXITSTATUS(status),
+			    "memfd_secret touched with no pageblock to take: status %#x",
+			    status);
+		kvm_munmap(secret, getpagesize());
+		close(secret_fd);
+	}
+
+	write_str(FAIL_PAGE_ALLOC "probability", "0");
+	write_str(FAIL_PAGE_ALLOC "min-order", "0");
+	kvm_munmap(mem, SIZE);
+	close(fd);
+	free_unmapped("after touches with no pageblock to take");
+	printf("no pageblock to take: guest_memfd touch SIGBUS, memfd_secret page %s\n",
+	       secret_fd >= 0 ? "unmapped on its own" : "not tested");
+}
+
 int main(void)
 {
 	char blocks[16];
@@ -363,6 +434,9 @@ int main(void)
 	set_for_test(FAIL_PAGE_ALLOC "ignore-gfp-wait", "N");
 	set_for_test(FAIL_PAGE_ALLOC "min-order", "0");
 	set_for_test(FAIL_PAGE_ALLOC "ignore-gfp-highmem", "N");
+	set_for_test(FAIL_PAGE_ALLOC "task-filter", "N");
+	set_for_test(FAIL_PAGE_ALLOC "probability", "0");
+	set_for_test(FAIL_PAGE_ALLOC "times", "1");
 	set_for_test(FAILSLAB "verbose", "0");
 	set_for_test(FAILSLAB "ignore-gfp-wait", "N");
 	fail_nth_fd = open("/proc/thread-self/fail-nth", O_RDWR);
@@ -375,6 +449,7 @@ int main(void)
 	test_guest_fault_fails();
 	walk_fallocate(vm);
 	walk_guest_fault();
+	test_no_whole_block(vm);
 	kvm_vm_free(vm);
 	return 0;
 }

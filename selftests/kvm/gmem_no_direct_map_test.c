@@ -7,7 +7,8 @@
  * vmsplice, io_uring fixed buffers, O_DIRECT to and from a loop device),
  * where it works on an ordinary guest_memfd, and that KVM's own kernel
  * mapping of guest memory works on it: a guest enables kvmclock in such
- * memory, which KVM updates through a gfn_to_pfn_cache. On a host with two
+ * memory, which KVM updates through a gfn_to_pfn_cache, and KVM takes that
+ * path for NO_DIRECT_MAP guest_memfd only. On a host with two
  * NUMA nodes, the pages follow the memory policy of the task that
  * allocates them (mbind() on a mapping is guest_memfd_test's).
  *
@@ -19,6 +20,7 @@
  * of the unmapped pools.
  */
 #define _GNU_SOURCE
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -308,6 +310,97 @@ static void guest_kvmclock(gpa_t gpa)
 	GUEST_DONE();
 }
 
+/*
+ * The start of the first vmalloc area that @caller mapped, or 0. With
+ * kptr_restrict 0, /proc/vmallocinfo hashes the addresses; with 1 it shows
+ * them to a reader with CAP_SYSLOG.
+ */
+static unsigned long vmalloc_area_of(const char *caller)
+{
+	const char *restrict_path = "/proc/sys/kernel/kptr_restrict";
+	unsigned long start = 0, end;
+	char line[512], old[16] = "";
+	FILE *f = fopen(restrict_path, "r+");
+
+	TEST_ASSERT(f && fgets(old, sizeof(old), f), "read %s", restrict_path);
+	TEST_ASSERT(fseek(f, 0, SEEK_SET) == 0 && fputs("1\n", f) >= 0 && !fflush(f),
+		    "write %s: %s", restrict_path, strerror(errno));
+	fclose(f);
+
+	f = fopen("/proc/vmallocinfo", "r");
+	TEST_ASSERT(f, "open /proc/vmallocinfo: %s", strerror(errno));
+	while (!start && fgets(line, sizeof(line), f))
+		if (strstr(line, caller) && sscanf(line, "%lx-%lx", &start, &end) != 2)
+			start = 0;
+	fclose(f);
+
+	f = fopen(restrict_path, "w");
+	TEST_ASSERT(f && fputs(old, f) >= 0 && !fclose(f), "restore %s", restrict_path);
+	return start;
+}
+
+/* The offset in /proc/kcore of kernel address @addr, from its ELF headers. */
+static off_t kcore_offset(int kcore, unsigned long addr)
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+	int i;
+
+	TEST_ASSERT(pread(kcore, &eh, sizeof(eh), 0) == sizeof(eh), "read kcore ELF header");
+	for (i = 0; i < eh.e_phnum; i++) {
+		TEST_ASSERT(pread(kcore, &ph, sizeof(ph), eh.e_phoff + i * sizeof(ph)) == sizeof(ph),
+			    "read kcore program header %d", i);
+		if (ph.p_type == PT_LOAD && addr >= ph.p_vaddr &&
+		    addr - ph.p_vaddr < ph.p_memsz)
+			return ph.p_offset + addr - ph.p_vaddr;
+	}
+	TEST_FAIL("%#lx is in no segment of /proc/kcore", addr);
+	return 0;
+}
+
+/*
+ * /proc/kcore read at KVM's vmap() alias of a NO_DIRECT_MAP page must
+ * return (vread_iter() copies through the direct map), and show no guest
+ * data. The read runs in a child: a kernel that loops cannot be stopped.
+ */
+static void test_kcore_alias(void)
+{
+	unsigned long alias = vmalloc_area_of("kvm_map_pfn");
+	int kcore = open("/proc/kcore", O_RDONLY);
+	int status, i;
+	off_t offset;
+	pid_t pid;
+
+	if (kcore < 0 || !alias) {
+		printf("kcore read at KVM's alias not tested: %s\n",
+		       kcore < 0 ? strerror(errno) : "no kvm_map_pfn area in /proc/vmallocinfo");
+		return;
+	}
+	offset = kcore_offset(kcore, alias);
+	pid = fork();
+	TEST_ASSERT(pid >= 0, "fork: %s", strerror(errno));
+	if (!pid) {
+		u8 buf[4096];
+		size_t j;
+
+		if (pread(kcore, buf, sizeof(buf), offset) != sizeof(buf))
+			_exit(2);
+		for (j = 0; j < sizeof(buf); j++)
+			if (buf[j])
+				_exit(3);
+		_exit(0);
+	}
+	for (i = 0; i < 100 && !waitpid(pid, &status, WNOHANG); i++)
+		usleep(100 * 1000);
+	TEST_ASSERT(i < 100, "reading /proc/kcore at KVM's alias %#lx did not return in 10 s",
+		    alias);
+	TEST_ASSERT(WIFEXITED(status) && !WEXITSTATUS(status),
+		    "/proc/kcore at KVM's alias %#lx: status %#x (2: short read, 3: data shown)",
+		    alias, status);
+	close(kcore);
+	printf("kcore read at KVM's alias %#lx: returned zeroes\n", alias);
+}
+
 /* kvmclock in NO_DIRECT_MAP memory: KVM writes it through a pfn cache. */
 static void test_kvmclock(void)
 {
@@ -337,8 +430,87 @@ static void test_kvmclock(void)
 	pvti = mem;
 	printf("kvmclock version %u tsc_to_system_mul %u\n", pvti->version,
 	       pvti->tsc_to_system_mul);
+	/* The pfn cache keeps its alias while the VM lives. */
+	test_kcore_alias();
 	kvm_vm_free(vm);
 	munmap(mem, SIZE);
+	close(fd);
+}
+
+/* Enable kvmclock, then report the version the guest sees, for ever. */
+static void guest_report_kvmclock(gpa_t gpa)
+{
+	struct pvclock_vcpu_time_info *pvti = (void *)gpa;
+
+	wrmsr(MSR_KVM_SYSTEM_TIME_NEW, gpa | KVM_MSR_ENABLED);
+	for (;;)
+		GUEST_SYNC(READ_ONCE(pvti->version));
+}
+
+static u32 run_to_sync(struct kvm_vcpu *vcpu)
+{
+	struct ucall uc;
+
+	vcpu_run(vcpu);
+	TEST_ASSERT_EQ(get_ucall(vcpu, &uc), UCALL_SYNC);
+	return uc.args[1];
+}
+
+/*
+ * kvmclock in a guest_memfd-only slot whose userspace_addr is not the
+ * guest_memfd's own mmap but an anonymous mapping. Which of the two KVM's
+ * pfn cache writes tells which path it took: for NO_DIRECT_MAP the page
+ * KVM gets from guest_memfd (the one the guest sees), mapped with vmap();
+ * for any other guest_memfd the VMM's mapping, through GUP and the direct
+ * map, as KVM has always done. For NO_DIRECT_MAP, a hole punched under the
+ * clock then drops KVM's page too: after KVM_SET_CLOCK the guest sees the
+ * clock written again in the page it faults in anew.
+ */
+static void test_kvmclock_hva_apart(u64 flags)
+{
+	bool from_gmem = flags & no_direct_map;
+	struct pvclock_vcpu_time_info *in_gmem, *in_anon;
+	struct kvm_clock_data clock = {};
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	u8 *gmem, *anon;
+	u32 version;
+	int fd;
+
+	vm = vm_create_with_one_vcpu(&vcpu, guest_report_kvmclock);
+	fd = vm_create_guest_memfd(vm, SIZE, flags);
+	gmem = kvm_mmap(SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd);
+	anon = kvm_mmap(SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1);
+	vm_set_user_memory_region2(vm, DATA_SLOT, KVM_MEM_GUEST_MEMFD, DATA_GPA,
+				   SIZE, anon, fd, 0);
+	virt_map(vm, DATA_GPA, DATA_GPA, SIZE / vm->page_size);
+	vcpu_args_set(vcpu, 1, DATA_GPA);
+
+	/* KVM writes the clock on the entry after the MSR's exit. */
+	run_to_sync(vcpu);
+	run_to_sync(vcpu);
+
+	in_gmem = (void *)gmem;
+	in_anon = (void *)anon;
+	TEST_ASSERT(!!in_gmem->version == from_gmem && !!in_anon->version == !from_gmem,
+		    "guest_memfd flags %#lx: kvmclock version %u in the guest_memfd, %u at userspace_addr",
+		    flags, in_gmem->version, in_anon->version);
+	printf("kvmclock, guest_memfd flags %#lx, userspace_addr apart: written through %s\n",
+	       flags, from_gmem ? "guest_memfd (vmap)" : "userspace_addr (GUP)");
+
+	if (from_gmem) {
+		TEST_ASSERT(!fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+				       getpagesize()), "punch the clock's page: %s", strerror(errno));
+		vm_ioctl(vm, KVM_SET_CLOCK, &clock);
+		version = run_to_sync(vcpu);
+		TEST_ASSERT(version && !(version & 1),
+			    "kvmclock version %u after its page was punched and the clock set",
+			    version);
+		printf("kvmclock after a hole punched under it: version %u\n", version);
+	}
+	kvm_vm_free(vm);
+	kvm_munmap(anon, SIZE);
+	kvm_munmap(gmem, SIZE);
 	close(fd);
 }
 
@@ -368,9 +540,11 @@ int main(void)
 		printf("one NUMA node: task policy not tested\n");
 	kvm_vm_free(vm);
 
-	if (kvm_cpu_has(X86_FEATURE_KVM_CLOCKSOURCE2))
+	if (kvm_cpu_has(X86_FEATURE_KVM_CLOCKSOURCE2)) {
 		test_kvmclock();
-	else
+		test_kvmclock_hva_apart(shared);
+		test_kvmclock_hva_apart(shared | no_direct_map);
+	} else
 		printf("kvmclock not offered: not tested\n");
 	return 0;
 }
