@@ -55,39 +55,41 @@ count() {
 		grep -c "^$1 "
 }
 
-# libvirt's unit tests: xml->argv and round trip (qemuxmlconftest), the
-# schemas against every test XML (virschematest), capabilities probing
-# (qemucapabilitiestest, qemucaps2xmltest, domaincapstest).
-libvirt_tests() {
-	local t log
-	for t in qemuxmlconftest virschematest qemucapabilitiestest qemucaps2xmltest domaincapstest; do
-		grep -qE "${TEST_FILTER:-.}" <<< "libvirt:$t" || continue
-		log=$top/build/logs/libvirt-$t.log
-		if PATH=/usr/bin:$PATH meson test -C "$top/build/libvirt-build" --no-rebuild \
-			--print-errorlogs "$t" > "$log" 2>&1; then
-			echo "PASS libvirt:$t"
-			echo "pass libvirt:$t" >> "$results"
-		else
-			echo "FAIL libvirt:$t (build/logs/${log##*/})"
-			grep -E '^(not ok|FAIL|[0-9]+\) .*FAILED)' "$log" | head -n 20 | sed 's/^/    /'
-			echo "fail libvirt:$t" >> "$results"
-		fi
-	done
+# run_local NAME LOG ERROR-REGEX COMMAND...: one test run on this machine,
+# unless TEST_FILTER leaves NAME out; on failure, the log's lines that match
+# ERROR-REGEX are shown.
+run_local() {
+	local name=$1 log=$2 errors=$3
+	shift 3
+	grep -qE "${TEST_FILTER:-.}" <<< "$name" || return 0
+	if "$@" > "$log" 2>&1; then
+		echo "PASS $name"
+		echo "pass $name" >> "$results"
+	else
+		echo "FAIL $name (build/logs/${log##*/})"
+		grep -E "$errors" "$log" | head -n 20 | sed 's/^/    /'
+		echo "fail $name" >> "$results"
+	fi
 }
 
 # The kernel series in configurations the test host does not use: KVM, mm
 # and hibernation for a 32-bit x86 host, without guest_memfd.
 build_check() {
-	local log=$top/build/logs/build-check.log
-	grep -qE "${TEST_FILTER:-.}" <<< "build-check:i386" || return 0
-	if bash "$top/scripts/build-check.sh" > "$log" 2>&1; then
-		echo "PASS build-check:i386"
-		echo "pass build-check:i386" >> "$results"
-	else
-		echo "FAIL build-check:i386 (build/logs/${log##*/})"
-		grep -E 'error:' "$log" | head -n 10 | sed 's/^/    /'
-		echo "fail build-check:i386" >> "$results"
-	fi
+	run_local build-check:i386 "$top/build/logs/build-check.log" 'error:' \
+		bash "$top/scripts/build-check.sh"
+}
+
+# libvirt's unit tests: xml->argv and round trip (qemuxmlconftest), the
+# schemas against every test XML (virschematest), capabilities probing
+# (qemucapabilitiestest, qemucaps2xmltest, domaincapstest).
+libvirt_tests() {
+	local t
+	for t in qemuxmlconftest virschematest qemucapabilitiestest qemucaps2xmltest domaincapstest; do
+		run_local "libvirt:$t" "$top/build/logs/libvirt-$t.log" \
+			'^(not ok|FAIL|[0-9]+\) .*FAILED)' \
+			env PATH="/usr/bin:$PATH" meson test -C "$top/build/libvirt-build" \
+			--no-rebuild --print-errorlogs "$t"
+	done
 }
 
 mkdir -p "$top/build/run"

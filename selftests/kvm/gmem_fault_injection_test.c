@@ -26,13 +26,10 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <linux/falloc.h>
@@ -40,6 +37,7 @@
 
 #include "kvm_util.h"
 #include "processor.h"
+#include "secret_page.h"
 #include "test_util.h"
 #include "ucall_common.h"
 #include "vmstat.h"
@@ -351,35 +349,18 @@ static void walk_guest_fault(void)
 	report_walk("KVM_RUN", n - 1, failed);
 }
 
-/*
- * Touch @mem in a child that fails every allocation of a pageblock or more,
- * and has 10 s to be done; its wait status.
- */
-static int touch_without_whole_blocks(volatile u8 *mem)
+/* Fail this task's allocations as fail_page_alloc is set up (task-filter). */
+static void make_it_fail(void)
 {
-	int status;
-	pid_t pid = fork();
-
-	TEST_ASSERT(pid >= 0, "fork: %s", strerror(errno));
-	if (!pid) {
-		/* The selftest library catches SIGBUS; the parent reads it. */
-		signal(SIGBUS, SIG_DFL);
-		write_str("/proc/self/make-it-fail", "1");
-		alarm(10);
-		*mem = 1;
-		_exit(0);
-	}
-	TEST_ASSERT(waitpid(pid, &status, 0) == pid, "waitpid: %s", strerror(errno));
-	return status;
+	write_str("/proc/self/make-it-fail", "1");
 }
 
 static void test_no_whole_block(struct kvm_vm *vm)
 {
 	int fd = vm_create_guest_memfd(vm, SIZE, shared | no_direct_map);
-	int secret_fd = syscall(__NR_memfd_secret, 0);
 	u8 *mem = kvm_mmap(SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd);
+	int secret_fd, status;
 	u8 *secret;
-	int status;
 
 	drain_pools();
 	write_str(FAIL_PAGE_ALLOC "min-order", "9");
@@ -387,17 +368,14 @@ static void test_no_whole_block(struct kvm_vm *vm)
 	write_str(FAIL_PAGE_ALLOC "times", "-1");
 	write_str(FAIL_PAGE_ALLOC "probability", "100");
 
-	status = touch_without_whole_blocks(mem);
+	status = touch_in_child(mem, 10, make_it_fail);
 	TEST_ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS,
 		    "NO_DIRECT_MAP guest_memfd touched with no pageblock to take: status %#x",
 		    status);
 
-	if (secret_fd >= 0) {
-		TEST_ASSERT(!ftruncate(secret_fd, getpagesize()), "ftruncate: %s",
-			    strerror(errno));
-		secret = kvm_mmap(getpagesize(), PROT_READ | PROT_WRITE, MAP_SHARED,
-				  secret_fd);
-		status = touch_without_whole_blocks(secret);
+	secret = secret_page(&secret_fd);
+	if (secret) {
+		status = touch_in_child(secret, 10, make_it_fail);
 		TEST_ASSERT(WIFEXITED(status) && !WEXITSTATUS(status),
 			    "memfd_secret touched with no pageblock to take: status %#x",
 			    status);
@@ -411,7 +389,7 @@ static void test_no_whole_block(struct kvm_vm *vm)
 	close(fd);
 	free_unmapped("after touches with no pageblock to take");
 	printf("no pageblock to take: guest_memfd touch SIGBUS, memfd_secret page %s\n",
-	       secret_fd >= 0 ? "unmapped on its own" : "not tested");
+	       secret ? "unmapped on its own" : "not tested");
 }
 
 int main(void)

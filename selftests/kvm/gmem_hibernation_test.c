@@ -17,12 +17,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <linux/sizes.h>
 
 #include "kvm_util.h"
+#include "secret_page.h"
 #include "test_util.h"
 
 #define POWER_STATE	"/sys/power/state"
@@ -90,19 +90,14 @@ static void test_guest_memfd(void)
 
 static void test_secretmem(void)
 {
-	int fd = syscall(__NR_memfd_secret, 0);
-	u8 *mem;
+	int fd;
+	u8 *mem = secret_page(&fd);
 
-	if (fd < 0) {
-		printf("memfd_secret: %s, not tested\n", strerror(errno));
+	if (!mem)
 		return;
-	}
-	TEST_ASSERT(!ftruncate(fd, getpagesize()), "ftruncate: %s", strerror(errno));
-	mem = mmap(NULL, getpagesize(), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	TEST_ASSERT(mem != MAP_FAILED, "mmap memfd_secret: %s", strerror(errno));
 	mem[0] = CANARY;
 	expect_refused("memfd_secret");
-	munmap(mem, getpagesize());
+	kvm_munmap(mem, getpagesize());
 	close(fd);
 	expect_offered_again("memfd_secret");
 }

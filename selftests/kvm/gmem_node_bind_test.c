@@ -27,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -36,6 +35,7 @@
 
 #include "kvm_util.h"
 #include "numaif.h"
+#include "secret_page.h"
 #include "test_util.h"
 
 #define MAX_NODES	8
@@ -106,31 +106,16 @@ static void expect_on_node(u8 *mem, size_t size, int node)
 static void test_secretmem_refused(int node)
 {
 	int fd, status;
-	pid_t pid;
-	u8 *mem;
+	u8 *mem = secret_page(&fd);
 
-	fd = syscall(__NR_memfd_secret, 0);
-	if (fd < 0) {
-		printf("memfd_secret: %s, not tested\n", strerror(errno));
+	if (!mem)
 		return;
-	}
-	TEST_ASSERT(!ftruncate(fd, getpagesize()), "ftruncate: %s", strerror(errno));
-	mem = mmap(NULL, getpagesize(), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	TEST_ASSERT(mem != MAP_FAILED, "mmap memfd_secret: %s", strerror(errno));
-
-	pid = fork();
-	TEST_ASSERT(pid >= 0, "fork: %s", strerror(errno));
-	if (!pid) {
-		alarm(5);
-		mem[0] = 1;
-		_exit(0);
-	}
-	TEST_ASSERT(waitpid(pid, &status, 0) == pid, "waitpid: %s", strerror(errno));
+	status = touch_in_child(mem, 5, NULL);
 	TEST_ASSERT(WIFSIGNALED(status) &&
 		    (WTERMSIG(status) == SIGALRM || WTERMSIG(status) == SIGBUS),
 		    "memfd_secret page on movable-only node %d: status %#x", node, status);
 	printf("memfd_secret on node %d: refused (%s)\n", node, strsignal(WTERMSIG(status)));
-	munmap(mem, getpagesize());
+	kvm_munmap(mem, getpagesize());
 	close(fd);
 }
 

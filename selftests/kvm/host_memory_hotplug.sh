@@ -18,7 +18,6 @@ set -euo pipefail
 dimm_mib=${1:-512}
 guest_mib=${2:-384}
 bindir=$(dirname "$0")
-memory=/sys/devices/system/memory
 node1=/sys/devices/system/node/node1
 
 check=/sys/kernel/debug/direct_map_scan/unmapped_check
@@ -42,16 +41,8 @@ node1_free() {
 	echo "$now"
 }
 node1_kb() { awk -v key="$1" '$3 == key { print $4 }' $node1/meminfo; }
-blocks() { find "$memory" -maxdepth 1 -name 'memory[0-9]*' -printf '%f\n' | sort; }
-# Wait up to 30 s for the list of memory blocks to differ from $1.
-wait_blocks_change() {
-	local _
-	for _ in $(seq 150); do
-		[ "$(blocks)" = "$1" ] || return 0
-		sleep 0.2
-	done
-	return 1
-}
+# shellcheck source=selftests/kvm/lib_dimm.sh
+. "$bindir/lib_dimm.sh"
 
 if [ ! -e $node1/meminfo ] || [ -z "${XCHG:-}" ] || [ ! -r $check ] || [ ! -d $fail ]; then
 	echo "SKIP: needs the test host's NUMA node 1, QMP (vm-run.sh -N), unmapped_check and fail_unmapped"
@@ -64,12 +55,7 @@ before=$(blocks)
 mem_total=$(awk '/^MemTotal/ { print $2 }' /proc/meminfo)
 # All that node 1 could give a guest without the DIMM.
 boot_pages=$(($(node1_kb MemTotal:) / 4))
-l1-qmp.sh >/dev/null <<-EOF || fail "QEMU refused the DIMM"
-	{"execute": "object-add", "arguments": {"qom-type": "memory-backend-ram", "id": "hotplug-mem0", "size": $((dimm_mib << 20))}}
-	{"execute": "device_add", "arguments": {"driver": "pc-dimm", "id": "hotplug-dimm0", "memdev": "hotplug-mem0", "node": 1}}
-	EOF
-wait_blocks_change "$before" || fail "no memory block appeared"
-added=$(comm -13 <(echo "$before") <(blocks))
+dimm_add hotplug-dimm0 1 "$dimm_mib"
 echo "added: $(wc -w <<< "$added") memory blocks"
 for b in $added; do
 	echo online_kernel > "$memory/$b/state" || fail "cannot online $b"
@@ -178,12 +164,7 @@ for b in $added; do
 done
 check_consistent
 
-during=$(blocks)
-l1-qmp.sh <<< '{"execute": "device_del", "arguments": {"id": "hotplug-dimm0"}}' >/dev/null ||
-	fail "QEMU refused to remove the DIMM"
-wait_blocks_change "$during" || fail "the DIMM's memory blocks are still there"
-l1-qmp.sh <<< '{"execute": "object-del", "arguments": {"id": "hotplug-mem0"}}' >/dev/null ||
-	fail "cannot delete the DIMM's backend"
+dimm_remove hotplug-dimm0
 [ "$(blocks)" = "$before" ] || fail "memory blocks differ from before the DIMM"
 [ "$(awk '/^MemTotal/ { print $2 }' /proc/meminfo)" -eq "$mem_total" ] || fail "MemTotal changed"
 echo "PASS"

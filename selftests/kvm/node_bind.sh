@@ -17,20 +17,12 @@
 set -euo pipefail
 
 bindir=$(dirname "$0")
-memory=/sys/devices/system/memory
 check=/sys/kernel/debug/direct_map_scan/unmapped_check
 batch=/proc/sys/vm/unmapped_refill_pageblocks
 
 fail() { echo "FAIL: $*"; exit 1; }
-blocks() { find "$memory" -maxdepth 1 -name 'memory[0-9]*' -printf '%f\n' | sort; }
-wait_blocks_change() {
-	local _
-	for _ in $(seq 150); do
-		[ "$(blocks)" = "$1" ] || return 0
-		sleep 0.2
-	done
-	return 1
-}
+# shellcheck source=selftests/kvm/lib_dimm.sh
+. "$bindir/lib_dimm.sh"
 set_state() {
 	local b
 	for b in $added; do
@@ -63,25 +55,14 @@ in_node2_cpuset() {
 old_batch=$(cat $batch)
 cgroup=$(mktemp -d)
 trap 'echo "$old_batch" > $batch; rmdir "$cgroup"' EXIT
-before=$(blocks)
-l1-qmp.sh >/dev/null <<-EOF || fail "QEMU refused the DIMM"
-	{"execute": "object-add", "arguments": {"qom-type": "memory-backend-ram", "id": "node2-mem", "size": $((128 << 20))}}
-	{"execute": "device_add", "arguments": {"driver": "pc-dimm", "id": "node2-dimm", "memdev": "node2-mem", "node": 2}}
-	EOF
-wait_blocks_change "$before" || fail "no memory block appeared"
-added=$(comm -13 <(echo "$before") <(blocks))
+dimm_add node2-dimm 2 128
 
 set_state online_movable
 in_node2_cpuset -n 2 -M ||
 	fail "allocations in a cpuset of movable-only node 2"
 set_state offline
 
-during=$(blocks)
-l1-qmp.sh <<< '{"execute": "device_del", "arguments": {"id": "node2-dimm"}}' >/dev/null ||
-	fail "QEMU refused to remove the DIMM"
-wait_blocks_change "$during" || fail "the DIMM's memory blocks are still there"
-l1-qmp.sh <<< '{"execute": "object-del", "arguments": {"id": "node2-mem"}}' >/dev/null ||
-	fail "cannot delete the DIMM's backend"
+dimm_remove node2-dimm
 
 echo 1024 > $batch
 "$bindir/gmem_node_bind_test" -n 1 -m 8 || fail "allocation bound to node 1"
