@@ -4,7 +4,18 @@
  * 64-bit canary, say so on stdout, and keep it until killed, so that the
  * host can scan its direct map for pages that hold the canary.
  *
- * usage: fill_canary CANARY MIB
+ * With DIRTY_MIB, keep dirtying that much more memory meanwhile, for
+ * migration tests: round r (from 1) writes r into the first and last word
+ * of each page in turn, pausing 1 ms each 16 pages, so that precopy sees
+ * a steady dirty rate of at most 64 MB/s. On SIGUSR1 it checks, between
+ * two writes, that the canary is intact and that the pages already done
+ * in this round hold r and the others r - 1, and prints
+ * "status round R ok" or what it found wrong: a page that migration lost
+ * or left stale shows there. On SIGUSR2 it fills the canary area with the
+ * canary's complement and prints "refill canary VALUE": memory written only
+ * after the guest moved (e.g. into unmapped memory).
+ *
+ * usage: fill_canary CANARY MIB [DIRTY_MIB]
  */
 #include <signal.h>
 #include <stdint.h>
@@ -13,27 +24,110 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-int main(int argc, char **argv)
-{
-	uint64_t canary, *mem;
-	size_t size, i;
+#define PAGE_WORDS	(4096 / sizeof(uint64_t))
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: %s CANARY MIB\n", argv[0]);
-		return 2;
-	}
-	canary = strtoull(argv[1], NULL, 0);
-	size = strtoull(argv[2], NULL, 0) << 20;
-	mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+static volatile sig_atomic_t status_asked, refill_asked;
+
+static void ask(int sig)
+{
+	if (sig == SIGUSR1)
+		status_asked = 1;
+	else
+		refill_asked = 1;
+}
+
+static void fill(uint64_t *mem, size_t words, uint64_t canary)
+{
+	size_t i;
+
+	for (i = 0; i < words; i++)
+		mem[i] = canary;
+}
+
+static uint64_t *map(size_t size)
+{
+	uint64_t *mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+
 	if (mem == MAP_FAILED) {
 		perror("fill_canary: mmap");
-		return 1;
+		exit(1);
 	}
-	for (i = 0; i < size / sizeof(*mem); i++)
-		mem[i] = canary;
+	return mem;
+}
+
+/* Print the status of both areas while round @round is at page @next. */
+static void print_status(const uint64_t *canary_mem, size_t canary_words, uint64_t canary,
+			 const uint64_t *dirty_mem, size_t pages, size_t next, uint64_t round)
+{
+	size_t i;
+
+	for (i = 0; i < canary_words; i++) {
+		if (canary_mem[i] != canary) {
+			printf("status round %llu FAIL canary word %zu is %#llx\n",
+			       (unsigned long long)round, i, (unsigned long long)canary_mem[i]);
+			goto out;
+		}
+	}
+	for (i = 0; i < pages; i++) {
+		const uint64_t *page = dirty_mem + i * PAGE_WORDS;
+		uint64_t expected = i < next ? round : round - 1;
+
+		if (page[0] != expected || page[PAGE_WORDS - 1] != expected) {
+			printf("status round %llu FAIL page %zu holds %llu/%llu, expected %llu\n",
+			       (unsigned long long)round, i, (unsigned long long)page[0],
+			       (unsigned long long)page[PAGE_WORDS - 1],
+			       (unsigned long long)expected);
+			goto out;
+		}
+	}
+	printf("status round %llu ok\n", (unsigned long long)round);
+out:
+	fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t canary, *mem, *dirty_mem, round;
+	size_t size, words, pages, i;
+
+	if (argc != 3 && argc != 4) {
+		fprintf(stderr, "usage: %s CANARY MIB [DIRTY_MIB]\n", argv[0]);
+		return 2;
+	}
+	/* Before "filled": the guest's init may ask as soon as it reads it. */
+	signal(SIGUSR1, ask);
+	signal(SIGUSR2, ask);
+	canary = strtoull(argv[1], NULL, 0);
+	size = strtoull(argv[2], NULL, 0) << 20;
+	words = size / sizeof(*mem);
+	mem = map(size);
+	fill(mem, words, canary);
 	printf("filled %zu MiB\n", size >> 20);
 	fflush(stdout);
-	for (;;)
-		pause();
+	if (argc == 3)
+		for (;;)
+			pause();
+
+	pages = (strtoull(argv[3], NULL, 0) << 20) / 4096;
+	dirty_mem = map(pages * 4096);
+	for (round = 1;; round++) {
+		for (i = 0; i < pages; i++) {
+			if (status_asked) {
+				status_asked = 0;
+				print_status(mem, words, canary, dirty_mem, pages, i, round);
+			}
+			if (refill_asked) {
+				refill_asked = 0;
+				canary = ~canary;
+				fill(mem, words, canary);
+				printf("refill canary %#llx\n", (unsigned long long)canary);
+				fflush(stdout);
+			}
+			dirty_mem[i * PAGE_WORDS] = round;
+			dirty_mem[i * PAGE_WORDS + PAGE_WORDS - 1] = round;
+			if (i % 16 == 15)
+				usleep(1000);
+		}
+	}
 }

@@ -15,7 +15,25 @@ scan=/sys/kernel/debug/direct_map_scan
 # QEMU run from its build tree looks for firmware only in the tree's
 # qemu-bundle/, which has none: point it at Debian's.
 firmware=(-L /usr/share/seabios -L /usr/share/qemu)
+# Legacy virtio: its queue notifications are port I/O. A notification
+# through MMIO now and then reaches the test host's KVM as a nested page
+# fault that TCG's emulated SVM marks as taken during event delivery,
+# which KVM cannot emulate (KVM_INTERNAL_ERROR_DELIVERY_EV).
+legacy=disable-modern=on,disable-legacy=off
 qemu_pid=""
+
+# The memory backend properties of backing $1 (plain: a memfd; mapped: a
+# guest_memfd; unmapped: a guest_memfd out of the direct map) on the
+# command line ($props) and as QMP arguments ($json).
+backend_props() {
+	case $1 in
+	plain) props="" json="" ;;
+	mapped) props=",guest-memfd=on" json=', "guest-memfd": true' ;;
+	unmapped) props=",guest-memfd=on,direct-map=off"
+		  json=', "guest-memfd": true, "direct-map": false' ;;
+	*) echo "unknown backing '$1'" >&2; exit 2 ;;
+	esac
+}
 
 # Skip (kselftest's 4) unless every file given exists.
 require() {
@@ -27,7 +45,7 @@ require() {
 
 fail() {
 	echo "FAIL: $*"
-	grep -v "qemu-system-x86_64: warning" "$run/qemu.err" 2>/dev/null | tail -n 20
+	grep -v "qemu-system-x86_64: warning" "$run/qemu.err" 2>/dev/null | tail -n 20 || true
 	echo "--- guest console:"
 	tail -n 30 "$run/console" 2>/dev/null
 	exit 1
@@ -83,6 +101,27 @@ wait_guest() {
 		[ $SECONDS -lt $deadline ] || fail "no '$1' from the guest"
 		sleep 0.01
 	done
+}
+
+# guest_status TAG INPUT: ask the guest (booted with guest.dirty_mib=) to
+# check its canary and the pages it dirties, by a line written to INPUT
+# (its console's input); it must answer "ok". Sets $round, the number of
+# rounds it has dirtied, which grows for as long as it runs.
+guest_status() {
+	local line
+	echo "status $1" > "$2"
+	wait_guest "guest: status $1 "
+	line=$(tr -d '\r' < "$run/console" | grep "^guest: status $1 ")
+	case $line in *" ok") ;; *) fail "$line" ;; esac
+	round=$(echo "$line" | awk '{ print $5 }')
+}
+
+# guest_refill TAG INPUT: the guest writes a new canary (the old one's
+# complement) over its canary area; sets $canary to it.
+guest_refill() {
+	echo "refill $1" > "$2"
+	wait_guest "guest: refill $1 "
+	canary=$(guest_said "refill $1 canary")
 }
 
 # What the guest's init reported with "guest: $1 VALUE".

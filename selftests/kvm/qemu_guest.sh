@@ -30,19 +30,14 @@ while getopts dm:f: opt; do
 done
 shift $((OPTIND - 1))
 backing=${1:?usage: qemu_guest.sh [-d] [-m MIB] [-f MIB] plain|mapped|unmapped|per_folio}
-# The backend's properties on the command line, and as QMP arguments.
-case $backing in
-plain) props="" json="" ;;
-mapped) props=",guest-memfd=on" json=', "guest-memfd": true' ;;
-unmapped) props=",guest-memfd=on,direct-map=off"
-	  json=', "guest-memfd": true, "direct-map": false' ;;
-per_folio) exec "$(dirname "$0")/per_folio.sh" unmapped/qemu_guest.sh \
-	"${options[@]:0:${#options[@]}-1}" unmapped ;;
-*) echo "qemu_guest.sh: unknown backing '$backing'" >&2; exit 2 ;;
-esac
+if [ "$backing" = per_folio ]; then
+	exec "$(dirname "$0")/per_folio.sh" unmapped/qemu_guest.sh \
+		"${options[@]:0:${#options[@]}-1}" unmapped
+fi
 
 # shellcheck source=selftests/kvm/lib_guest.sh
 . "$(dirname "$0")/lib_guest.sh"
+backend_props "$backing"
 require "$qemu" "$kernel" "$initrd" /dev/kvm /dev/vhost-net $scan/canary
 
 run=$(mktemp -d /tmp/qemu_guest.XXXXXX)
@@ -62,11 +57,6 @@ ip link set tap-l2 up
 mkfifo "$run/serial.in" "$run/serial.out"
 cat "$run/serial.out" > "$run/console" &
 
-# Legacy virtio: its queue notifications are port I/O. A notification
-# through MMIO now and then reaches the test host's KVM as a nested page
-# fault that TCG's emulated SVM marks as taken during event delivery,
-# which KVM cannot emulate (KVM_INTERNAL_ERROR_DELIVERY_EV).
-legacy=disable-modern=on,disable-legacy=off
 # shellcheck disable=SC2054 # commas separate QEMU sub-options
 args=(
 	-accel kvm -cpu host -smp 1 -machine pc,smm=off,memory-backend=ram0
