@@ -11,9 +11,10 @@
  * two writes, that the canary is intact and that the pages already done
  * in this round hold r and the others r - 1, and prints
  * "status round R ok" or what it found wrong: a page that migration lost
- * or left stale shows there. On SIGUSR2 it fills the canary area with the
- * canary's complement and prints "refill canary VALUE": memory written only
- * after the guest moved (e.g. into unmapped memory).
+ * or left stale shows there. On SIGUSR2 it fills the canary area with a
+ * new canary, the next of a linear congruential sequence (so it never
+ * repeats an earlier one), and prints "refill canary VALUE": memory
+ * written only after the guest moved (e.g. into unmapped memory).
  *
  * usage: fill_canary CANARY MIB [DIRTY_MIB]
  */
@@ -119,7 +120,8 @@ int main(int argc, char **argv)
 			}
 			if (refill_asked) {
 				refill_asked = 0;
-				canary = ~canary;
+				/* Knuth's MMIX constants: period 2^64. */
+				canary = canary * 6364136223846793005ULL + 1442695040888963407ULL;
 				fill(mem, words, canary);
 				printf("refill canary %#llx\n", (unsigned long long)canary);
 				fflush(stdout);

@@ -103,23 +103,31 @@ wait_guest() {
 	done
 }
 
+# guest_say LINE INPUT: write LINE to the guest's console input (a FIFO
+# or a pty), which blocks while the other end is not read.
+guest_say() {
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	timeout 10 bash -c 'echo "$1" > "$2"' - "$1" "$2" ||
+		fail "could not write '$1' to the guest's console ($2)"
+}
+
 # guest_status TAG INPUT: ask the guest (booted with guest.dirty_mib=) to
 # check its canary and the pages it dirties, by a line written to INPUT
 # (its console's input); it must answer "ok". Sets $round, the number of
 # rounds it has dirtied, which grows for as long as it runs.
 guest_status() {
 	local line
-	echo "status $1" > "$2"
+	guest_say "status $1" "$2"
 	wait_guest "guest: status $1 "
 	line=$(tr -d '\r' < "$run/console" | grep "^guest: status $1 ")
 	case $line in *" ok") ;; *) fail "$line" ;; esac
 	round=$(echo "$line" | awk '{ print $5 }')
 }
 
-# guest_refill TAG INPUT: the guest writes a new canary (the old one's
-# complement) over its canary area; sets $canary to it.
+# guest_refill TAG INPUT: the guest writes a new canary, never used before,
+# over its canary area; sets $canary to it.
 guest_refill() {
-	echo "refill $1" > "$2"
+	guest_say "refill $1" "$2"
 	wait_guest "guest: refill $1 "
 	canary=$(guest_said "refill $1 canary")
 }

@@ -8,9 +8,6 @@
 #   the host's direct map (unmapped), or is (plain);
 # - virsh attach-device adds a DIMM that the guest onlines and fills,
 #   scanned the same way; virsh detach-device-alias takes it away;
-# - virsh save + restore, then managedsave + start: the guest runs on
-#   with its memory intact (selftests/guest/fill_canary.c checks it), and
-#   what it writes afterwards is not in the direct map (unmapped);
 # - virsh destroy ends the guest; the unmapped pools get its memory back.
 # Prints the start latency (virsh start to the guest's init) and the
 # direct-map counters' change as "key value" lines.
@@ -79,30 +76,6 @@ for _ in $(seq 300); do
 done
 virsh version > /dev/null || fail "virsh cannot reach virtqemud: $(tail -n 5 "$run/virtqemud.log")"
 
-# Follow the guest's console, a pty that each QEMU of the domain opens anew.
-attach_console() {
-	[ -z "$console_pid" ] || kill "$console_pid" 2>/dev/null || true
-	pty=$(virsh ttyconsole "$name")
-	stty -F "$pty" raw -echo
-	cat "$pty" >> "$run/console" 2> /dev/null &
-	console_pid=$!
-}
-
-# saved_and_back TAG: after virsh save or managedsave (the QEMU gone), the
-# domain is back with its memory intact and its guest running on, and,
-# once the guest has written a new canary over what the saved file's
-# page cache left behind, none of it in the direct map.
-saved_and_back() {
-	qemu_pid=$(cat "/run/libvirt/qemu/$name.pid")
-	attach_console
-	guest_status "$1" "$pty"
-	[ "$round" -gt "$last_round" ] || fail "round $round after $1, $last_round before"
-	last_round=$round
-	echo "canary_pages.residue.$1 $(canary_pages)"
-	guest_refill "$1" "$pty"
-	check_scan "$1" must
-}
-
 snapshot > "$run/before"
 virsh define "$xml" > /dev/null || fail "virsh define $xml"
 if [ "$backing" = refused ]; then
@@ -116,7 +89,10 @@ fi
 start=$(date +%s%N)
 virsh start --paused "$name" > /dev/null || fail "virsh start"
 qemu_pid=$(cat "/run/libvirt/qemu/$name.pid")
-attach_console
+pty=$(virsh ttyconsole "$name")
+stty -F "$pty" raw -echo
+cat "$pty" > "$run/console" 2> /dev/null &
+console_pid=$!
 virsh resume "$name" > /dev/null || fail "virsh resume"
 wait_guest "guest: init" "${BOOT_TIMEOUT:-120}"
 echo "start_latency_ms $((($(date +%s%N) - start) / 1000000))"
@@ -163,18 +139,6 @@ if virsh dumpxml "$name" | grep -q "<memory model='dimm'"; then
 	fail "the DIMM is still in the domain"
 fi
 
-# The guest waits on its console once the DIMM is gone; a line moves it
-# on to checking its memory when asked.
-echo continue > "$pty"
-guest_status 0 "$pty"
-last_round=$round
-virsh save "$name" "$run/saved" > /dev/null || fail "virsh save"
-virsh restore "$run/saved" > /dev/null || fail "virsh restore"
-rm "$run/saved"
-saved_and_back restored
-virsh managedsave "$name" > /dev/null || fail "virsh managedsave"
-virsh start "$name" > /dev/null || fail "virsh start after managedsave"
-saved_and_back managed
 
 free_running=$(counter nr_free_unmapped)
 virsh destroy "$name" > /dev/null || fail "virsh destroy"
