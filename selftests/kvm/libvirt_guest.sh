@@ -139,7 +139,6 @@ if virsh dumpxml "$name" | grep -q "<memory model='dimm'"; then
 	fail "the DIMM is still in the domain"
 fi
 
-
 free_running=$(counter nr_free_unmapped)
 virsh destroy "$name" > /dev/null || fail "virsh destroy"
 while kill -0 "$qemu_pid" 2>/dev/null; do sleep 0.1; done
