@@ -4,17 +4,20 @@
  * 64-bit canary, say so on stdout, and keep it until killed, so that the
  * host can scan its direct map for pages that hold the canary.
  *
+ * SIGUSR1 asks it to check its memory and print "status round R ok" or
+ * what it found wrong; SIGUSR2 to fill the canary area with a new canary,
+ * the next of a linear congruential sequence (so it never repeats an
+ * earlier one, and two instances started with the same canary move in
+ * step), and print "refill canary VALUE": memory written only after the
+ * guest moved (e.g. into unmapped memory).
+ *
  * With DIRTY_MIB, keep dirtying that much more memory meanwhile, for
  * migration tests: round r (from 1) writes r into the first and last word
  * of each page in turn, pausing 1 ms each 16 pages, so that precopy sees
- * a steady dirty rate of at most 64 MB/s. On SIGUSR1 it checks, between
- * two writes, that the canary is intact and that the pages already done
- * in this round hold r and the others r - 1, and prints
- * "status round R ok" or what it found wrong: a page that migration lost
- * or left stale shows there. On SIGUSR2 it fills the canary area with a
- * new canary, the next of a linear congruential sequence (so it never
- * repeats an earlier one), and prints "refill canary VALUE": memory
- * written only after the guest moved (e.g. into unmapped memory).
+ * a steady dirty rate of at most 64 MB/s. Its status check, between two
+ * writes, also finds the pages already done in this round holding r and
+ * the others r - 1: a page that migration lost or left stale shows there.
+ * Without DIRTY_MIB, the round is 0.
  *
  * usage: fill_canary CANARY MIB [DIRTY_MIB]
  */
@@ -87,10 +90,29 @@ out:
 	fflush(stdout);
 }
 
+/* Answer what was asked since the last call, while round @round is at page @next. */
+static void serve(uint64_t *mem, size_t words, uint64_t *canary,
+		  const uint64_t *dirty_mem, size_t pages, size_t next, uint64_t round)
+{
+	if (status_asked) {
+		status_asked = 0;
+		print_status(mem, words, *canary, dirty_mem, pages, next, round);
+	}
+	if (refill_asked) {
+		refill_asked = 0;
+		/* Knuth's MMIX constants: period 2^64. */
+		*canary = *canary * 6364136223846793005ULL + 1442695040888963407ULL;
+		fill(mem, words, *canary);
+		printf("refill canary %#llx\n", (unsigned long long)*canary);
+		fflush(stdout);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t canary, *mem, *dirty_mem, round;
 	size_t size, words, pages, i;
+	sigset_t asked, unblocked;
 
 	if (argc != 3 && argc != 4) {
 		fprintf(stderr, "usage: %s CANARY MIB [DIRTY_MIB]\n", argv[0]);
@@ -106,26 +128,23 @@ int main(int argc, char **argv)
 	fill(mem, words, canary);
 	printf("filled %zu MiB\n", size >> 20);
 	fflush(stdout);
-	if (argc == 3)
-		for (;;)
-			pause();
+	if (argc == 3) {
+		/* Block the signals but in sigsuspend(), so that none is missed. */
+		sigemptyset(&asked);
+		sigaddset(&asked, SIGUSR1);
+		sigaddset(&asked, SIGUSR2);
+		sigprocmask(SIG_BLOCK, &asked, &unblocked);
+		for (;;) {
+			serve(mem, words, &canary, NULL, 0, 0, 0);
+			sigsuspend(&unblocked);
+		}
+	}
 
 	pages = (strtoull(argv[3], NULL, 0) << 20) / 4096;
 	dirty_mem = map(pages * 4096);
 	for (round = 1;; round++) {
 		for (i = 0; i < pages; i++) {
-			if (status_asked) {
-				status_asked = 0;
-				print_status(mem, words, canary, dirty_mem, pages, i, round);
-			}
-			if (refill_asked) {
-				refill_asked = 0;
-				/* Knuth's MMIX constants: period 2^64. */
-				canary = canary * 6364136223846793005ULL + 1442695040888963407ULL;
-				fill(mem, words, canary);
-				printf("refill canary %#llx\n", (unsigned long long)canary);
-				fflush(stdout);
-			}
+			serve(mem, words, &canary, dirty_mem, pages, i, round);
 			dirty_mem[i * PAGE_WORDS] = round;
 			dirty_mem[i * PAGE_WORDS + PAGE_WORDS - 1] = round;
 			if (i % 16 == 15)

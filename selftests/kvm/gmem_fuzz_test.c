@@ -165,6 +165,7 @@ struct fvm {
 	u64 gmem_flags;			/* KVM_CAP_GUEST_MEMFD_FLAGS */
 	u64 attributes;			/* KVM_CAP_MEMORY_ATTRIBUTES */
 	u32 nr_as;			/* KVM_CAP_MULTI_ADDRESS_SPACE */
+	bool gmem_dirty_log;		/* KVM_CAP_GUEST_MEMFD_DIRTY_LOG */
 	struct fslot slots[NR_SLOT_IDS];
 };
 
@@ -200,12 +201,17 @@ static struct guest_cmd guest_cmd;
  * A VM with one vCPU and a NO_DIRECT_MAP guest_memfd in slot RUNNER_SLOT,
  * mapped like any other. Once the fuzzer has closed and unmapped it, KVM_RUN
  * fails until a new one is bound; the guest then finishes the command that
- * failure interrupted.
+ * failure interrupted. Where KVM offers it, the memslot's dirty logging is
+ * turned on and off at random, and the guest's writes must show in the log.
  */
 static struct {
 	struct fvm fvm;
 	struct kvm_vcpu *vcpu;
 	struct fgmem *gmem;		/* NULL once released */
+	u8 *uaddr;			/* the memslot's userspace_addr */
+	bool log_dirty;
+	/* The pages the guest accessed since the dirty log was last read. */
+	unsigned long accessed[RUNNER_PAGES / BITS_PER_LONG];
 	bool pending;
 	/* The release came in the middle of the pending command. */
 	bool interrupted;
@@ -450,8 +456,12 @@ static void op_vm_create(void)
 	v->gmem_flags = vm_check_cap(v->vm, KVM_CAP_GUEST_MEMFD_FLAGS);
 	v->attributes = vm_check_cap(v->vm, KVM_CAP_MEMORY_ATTRIBUTES);
 	v->nr_as = vm_check_cap(v->vm, KVM_CAP_MULTI_ADDRESS_SPACE);
+	v->gmem_dirty_log = vm_check_cap(v->vm, KVM_CAP_GUEST_MEMFD_DIRTY_LOG);
 	fuzz_assert(v->gmem_flags & NO_DIRECT_MAP, "VM type %lu offers guest_memfd flags %#lx",
 		    type, v->gmem_flags);
+	/* Only a VM type without private memory can log guest_memfd pages. */
+	fuzz_assert(v->gmem_dirty_log == (type == VM_TYPE_DEFAULT),
+		    "VM type %lu: KVM_CAP_GUEST_MEMFD_DIRTY_LOG is %d", type, v->gmem_dirty_log);
 	check("KVM_CREATE_VM", 0, 0);
 }
 
@@ -1159,9 +1169,9 @@ static int memslot_expect(struct fvm *v, const struct slot_req *r, enum change *
 	*change = CHANGE_NONE;
 	if ((u16)r->slot >= nr_user_slots)
 		return -EINVAL;
-	if (r->flags & KVM_MEM_GUEST_MEMFD)
+	if ((r->flags & KVM_MEM_GUEST_MEMFD) && !v->gmem_dirty_log)
 		valid &= ~KVM_MEM_LOG_DIRTY_PAGES;
-	else
+	else if (!(r->flags & KVM_MEM_GUEST_MEMFD))
 		valid |= KVM_MEM_READONLY;
 	if (r->flags & ~valid)
 		return -EINVAL;
@@ -1190,11 +1200,11 @@ static int memslot_expect(struct fvm *v, const struct slot_req *r, enum change *
 	if (!old->used) {
 		*change = CHANGE_CREATE;
 	} else {
-		/* guest_memfd memslots are immutable. */
-		if (r->flags & KVM_MEM_GUEST_MEMFD)
-			return -EINVAL;
 		if (r->uaddr != old->uaddr || r->size != old->size ||
 		    (r->flags ^ old->flags) & (KVM_MEM_READONLY | KVM_MEM_GUEST_MEMFD))
+			return -EINVAL;
+		/* A guest_memfd memslot cannot move, only toggle dirty logging. */
+		if ((r->flags & KVM_MEM_GUEST_MEMFD) && r->gpa != old->gpa)
 			return -EINVAL;
 		if (r->gpa != old->gpa)
 			*change = CHANGE_MOVE;
@@ -1217,6 +1227,10 @@ static int memslot_expect(struct fvm *v, const struct slot_req *r, enum change *
 			return -EINVAL;
 	}
 	if ((*change == CHANGE_CREATE || *change == CHANGE_MOVE) && r->gpa + r->size > max_gpa)
+		return -EINVAL;
+	/* A flags change names the memslot's guest_memfd and offset again. */
+	if (*change == CHANGE_FLAGS && (r->flags & KVM_MEM_GUEST_MEMFD) &&
+	    (r->fd < 0 || r->gmem != old->gmem || r->offset != old->offset))
 		return -EINVAL;
 	/* A range of a guest_memfd binds to one memslot at a time. */
 	if (*change == CHANGE_CREATE && (r->flags & KVM_MEM_GUEST_MEMFD))
@@ -1375,6 +1389,16 @@ static void op_memslot(void)
 		} else {
 			r.gpa = old->gpa;
 			r.flags ^= KVM_MEM_LOG_DIRTY_PAGES;
+			/* Mostly the memslot's own guest_memfd and offset. */
+			if (old->gmem && !chance(10)) {
+				r.gmem = old->gmem;
+				r.fd = old->gmem->fd;
+				if (chance(5))
+					r.offset += PAGE_SIZE;
+			} else if (old->gmem) {
+				random_slot_gmem(v, &r);
+				r.size = old->size;
+			}
 		}
 	} else {
 		/* Mostly a free id, of an address space the VM has. */
@@ -1535,13 +1559,49 @@ static void runner_bind(void)
 	}
 	vm_set_user_memory_region2(vm, RUNNER_SLOT, KVM_MEM_GUEST_MEMFD, RUNNER_GPA, RUNNER_SIZE,
 				   addr, fd, 0);
+	runner.uaddr = addr;
+	runner.log_dirty = false;
+	memset(runner.accessed, 0, sizeof(runner.accessed));
 }
 
 static void runner_create(void)
 {
 	runner.fvm.vm = vm_create_with_one_vcpu(&runner.vcpu, guest_code);
 	virt_map(runner.fvm.vm, RUNNER_GPA, RUNNER_GPA, RUNNER_PAGES);
+	runner.fvm.gmem_dirty_log = vm_check_cap(runner.fvm.vm, KVM_CAP_GUEST_MEMFD_DIRTY_LOG);
 	runner_bind();
+}
+
+/* A flags-only change: it must name the memslot's guest_memfd again. */
+static void runner_toggle_dirty_log(void)
+{
+	u32 flags = KVM_MEM_GUEST_MEMFD | (runner.log_dirty ? 0 : KVM_MEM_LOG_DIRTY_PAGES);
+	int fd = runner.gmem->fd;
+
+	log_op(" (dirty logging %s)", runner.log_dirty ? "off" : "on");
+	check("KVM_SET_USER_MEMORY_REGION2", fd < 0 ? -EINVAL : 0,
+	      outcome(__vm_set_user_memory_region2(runner.fvm.vm, RUNNER_SLOT, flags, RUNNER_GPA,
+						   RUNNER_SIZE, runner.uaddr, fd, 0)));
+	if (fd >= 0)
+		runner.log_dirty = !runner.log_dirty;
+}
+
+/*
+ * Only pages the guest accessed since the last read may be in the log, and
+ * page @written (-1: none) must be. A read may show too: a read fault maps
+ * a page writable where the host allows it, and KVM marks it dirty then.
+ */
+static void runner_check_dirty_log(long written)
+{
+	unsigned long bitmap[RUNNER_PAGES / BITS_PER_LONG];
+	long i;
+
+	kvm_vm_get_dirty_log(runner.fvm.vm, RUNNER_SLOT, bitmap);
+	for (i = 0; i < RUNNER_PAGES; i++)
+		fuzz_assert(test_bit(i, bitmap) ? test_bit(i, runner.accessed) : i != written,
+			    "page %ld is %s in the dirty log; the guest wrote page %ld last",
+			    i, test_bit(i, bitmap) ? "dirty" : "clean", written);
+	memset(runner.accessed, 0, sizeof(runner.accessed));
 }
 
 /* Give the guest a command, unless it has yet to finish the last one. */
@@ -1605,7 +1665,16 @@ static void op_run(void)
 		vm_set_user_memory_region2(runner.fvm.vm, RUNNER_SLOT, 0, 0, 0, NULL, 0, 0);
 		runner_bind();
 	}
+	if (runner.fvm.gmem_dirty_log && chance(10)) {
+		runner_toggle_dirty_log();
+		/* The log starts clean, and stays so until the guest writes. */
+		if (runner.log_dirty)
+			runner_check_dirty_log(-1);
+	}
+	set_bit(index, runner.accessed);
 	check("KVM_RUN", 0, runner_run(&value));
+	if (runner.log_dirty)
+		runner_check_dirty_log(guest_cmd.write && !runner.interrupted ? (long)index : -1);
 	if (runner.interrupted) {
 		/* Its first part was on the released guest_memfd: clear the page. */
 		check("fallocate", 0, outcome(fallocate(runner.gmem->fd, FALLOC_FL_KEEP_SIZE |
@@ -1690,6 +1759,7 @@ static void op_race(void)
 	for (i = 0; i < n; i++) {
 		runner_command(pages[i], writes[i], values[i]);
 		index = (guest_cmd.gpa - RUNNER_GPA) / PAGE_SIZE;
+		set_bit(index, runner.accessed);
 		result = runner_run(&value);
 		if (result)
 			break;

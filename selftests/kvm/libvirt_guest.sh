@@ -8,6 +8,10 @@
 #   the host's direct map (unmapped), or is (plain);
 # - virsh attach-device adds a DIMM that the guest onlines and fills,
 #   scanned the same way; virsh detach-device-alias takes it away;
+# - virsh save + restore, then managedsave + start: the guest runs on
+#   with its memory intact (the domain's guest dirties memory all along,
+#   and selftests/guest/fill_canary.c checks it), and what it writes
+#   afterwards is not in the direct map (unmapped);
 # - virsh destroy ends the guest; the unmapped pools get its memory back.
 # Prints the start latency (virsh start to the guest's init) and the
 # direct-map counters' change as "key value" lines.
@@ -23,12 +27,12 @@ backing=${1:?usage: libvirt_guest.sh unmapped|plain|refused}
 # shellcheck source=selftests/kvm/lib_guest.sh
 . "$(dirname "$0")/lib_guest.sh"
 build=$top/build/libvirt-build
-xml=$top/configs/examples/${backing/refused/unmapped}-vm.xml
-require "$build/run" "$build/src/virtqemud" "$build/tools/virsh" "$xml" \
+example=$top/configs/examples/${backing/refused/unmapped}-vm.xml
+require "$build/run" "$build/src/virtqemud" "$build/tools/virsh" "$example" \
 	"$qemu" "$kernel" "$initrd" /dev/kvm $scan/canary
-name=$(sed -n 's|.*<name>\(.*\)</name>.*|\1|p' "$xml")
-fill_mib=$(sed -n 's/.*guest\.fill_mib=\([0-9]*\).*/\1/p' "$xml")
-dimm_fill_mib=$(sed -n 's/.*guest\.dimm_fill_mib=\([0-9]*\).*/\1/p' "$xml")
+name=$(sed -n 's|.*<name>\(.*\)</name>.*|\1|p' "$example")
+fill_mib=$(sed -n 's/.*guest\.fill_mib=\([0-9]*\).*/\1/p' "$example")
+dimm_fill_mib=$(sed -n 's/.*guest\.dimm_fill_mib=\([0-9]*\).*/\1/p' "$example")
 dimm_mib=256
 # Where the example domains expect the emulator, kernel, initramfs, disk.
 images=/var/lib/libvirt/images/unmapped
@@ -45,6 +49,9 @@ cleanup() {
 	rm -rf "$run"
 }
 trap cleanup EXIT
+# The example domain, its guest told to dirty memory for the saves.
+xml=$run/domain.xml
+sed 's|<cmdline>|&guest.dirty_mib=8 |' "$example" > "$xml"
 
 # The test host has no QEMU user, cgroups, security driver or mount
 # namespace set up for libvirt: QEMU runs as root without them, and
@@ -76,6 +83,30 @@ for _ in $(seq 300); do
 done
 virsh version > /dev/null || fail "virsh cannot reach virtqemud: $(tail -n 5 "$run/virtqemud.log")"
 
+# Follow the guest's console, a pty that each QEMU of the domain opens anew.
+attach_console() {
+	[ -z "$console_pid" ] || kill "$console_pid" 2>/dev/null || true
+	pty=$(virsh ttyconsole "$name")
+	stty -F "$pty" raw -echo
+	cat "$pty" >> "$run/console" 2> /dev/null &
+	console_pid=$!
+}
+
+# saved_and_back TAG: after virsh save or managedsave (the QEMU gone), the
+# domain is back with its memory intact and its guest running on, and,
+# once the guest has written a new canary over what the saved file's
+# page cache left behind, none of it in the direct map.
+saved_and_back() {
+	qemu_pid=$(cat "/run/libvirt/qemu/$name.pid")
+	attach_console
+	guest_status "$1" "$pty"
+	[ "$round" -gt "$last_round" ] || fail "round $round after $1, $last_round before"
+	last_round=$round
+	echo "canary_pages.residue.$1 $(canary_pages)"
+	guest_refill "$1" "$pty"
+	check_scan "$1" must
+}
+
 snapshot > "$run/before"
 virsh define "$xml" > /dev/null || fail "virsh define $xml"
 if [ "$backing" = refused ]; then
@@ -89,10 +120,7 @@ fi
 start=$(date +%s%N)
 virsh start --paused "$name" > /dev/null || fail "virsh start"
 qemu_pid=$(cat "/run/libvirt/qemu/$name.pid")
-pty=$(virsh ttyconsole "$name")
-stty -F "$pty" raw -echo
-cat "$pty" > "$run/console" 2> /dev/null &
-console_pid=$!
+attach_console
 virsh resume "$name" > /dev/null || fail "virsh resume"
 wait_guest "guest: init" "${BOOT_TIMEOUT:-120}"
 echo "start_latency_ms $((($(date +%s%N) - start) / 1000000))"
@@ -125,7 +153,7 @@ cat > "$run/dimm.xml" <<-EOF
 EOF
 virsh attach-device "$name" "$run/dimm.xml" --live > /dev/null || fail "virsh attach-device"
 check_dimm_filled $((dimm_fill_mib * 1024 / 2))
-echo unplug > "$pty"
+guest_say unplug "$pty"
 wait_guest "guest: dimm freed"
 alias=$(virsh dumpxml "$name" | sed -n "/<memory model='dimm'/,/<\/memory>/s/.*<alias name='\([^']*\)'.*/\1/p")
 virsh detach-device-alias "$name" "$alias" --live > /dev/null || fail "virsh detach-device-alias $alias"
@@ -139,6 +167,18 @@ if virsh dumpxml "$name" | grep -q "<memory model='dimm'"; then
 	fail "the DIMM is still in the domain"
 fi
 
+# The guest waits on its console once the DIMM is gone; a line moves it
+# on to checking its memory when asked.
+guest_say continue "$pty"
+guest_status 0 "$pty"
+last_round=$round
+virsh save "$name" "$run/saved" > /dev/null || fail "virsh save"
+virsh restore "$run/saved" > /dev/null || fail "virsh restore"
+rm "$run/saved"
+saved_and_back restored
+virsh managedsave "$name" > /dev/null || fail "virsh managedsave"
+virsh start "$name" > /dev/null || fail "virsh start after managedsave"
+saved_and_back managed
 free_running=$(counter nr_free_unmapped)
 virsh destroy "$name" > /dev/null || fail "virsh destroy"
 while kill -0 "$qemu_pid" 2>/dev/null; do sleep 0.1; done
@@ -160,4 +200,4 @@ snapshot > "$run/after"
 check_scan exit may
 print_deltas "$run/before" "$run/after"
 virsh undefine "$name" > /dev/null || fail "virsh undefine"
-echo "PASS: $backing guest under libvirt, with a hot-plugged DIMM"
+echo "PASS: $backing guest under libvirt, with a hot-plugged DIMM, saved and restored twice"

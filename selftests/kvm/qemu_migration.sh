@@ -9,8 +9,11 @@
 # its id and size, so a hop can move the guest to another kind of memory.
 #
 # The guest keeps 32 MiB filled with a canary and dirties 16 MiB in rounds
-# all along (selftests/guest/fill_canary.c). Checked:
-# - before and after each hop the guest finds both areas intact, and its
+# all along (selftests/guest/fill_canary.c). With -d, a 128 MiB DIMM of
+# the first backing is hot-added before the first hop, and the guest
+# onlines it and fills half of it with the canary too; each later QEMU
+# has the DIMM on its command line, of its own backing. Checked:
+# - before and after each hop the guest finds all its areas intact, and its
 #   round count has grown: it ran on, and no page was lost or left stale;
 # - the sending QEMU ends in "postmigrate";
 # - the host's direct-map scan finds no canary page during a migration
@@ -23,13 +26,15 @@
 # Printed for each hop N: migration_total_ms.N, migration_downtime_ms.N and
 # migration_ram_mib.N, from query-migrate.
 #
-# usage: qemu_migration.sh BACKING [file:]BACKING...
+# usage: qemu_migration.sh [-d] BACKING [file:]BACKING...
 #   BACKING: plain, mapped or unmapped, as for qemu_guest.sh
 # Exit: 0 pass, 1 fail, 4 skip (kselftest).
 set -euo pipefail
 
-[ $# -ge 2 ] || { echo "usage: qemu_migration.sh BACKING [file:]BACKING..." >&2; exit 2; }
-mem_mib=256 fill_mib=32
+usage="usage: qemu_migration.sh [-d] BACKING [file:]BACKING..."
+dimm="" mem_mib=256 fill_mib=32 dimm_mib=128
+[ "${1:-}" != -d ] || { dimm=1; shift; }
+[ $# -ge 2 ] || { echo "$usage" >&2; exit 2; }
 # shellcheck source=selftests/kvm/lib_guest.sh
 . "$(dirname "$0")/lib_guest.sh"
 require "$qemu" "$kernel" "$initrd" /dev/kvm $scan/canary
@@ -49,19 +54,25 @@ printf unmapped-disk-v1 > "$run/disk"
 truncate -s 8M "$run/disk"
 
 # start_qemu N BACKING [ARG...]: QEMU number N with its RAM on BACKING,
-# its console appended to $run/console and its monitor on $run/qmpN.
+# its console appended to $run/console and its monitor on $run/qmpN; once
+# the DIMM is in, with the DIMM on BACKING too.
 start_qemu() {
-	local n=$1
+	local n=$1 plugged=()
 	backend_props "$2"
+	# shellcheck disable=SC2054 # commas separate QEMU sub-options
+	[ "$n" -eq 0 ] || [ -z "$dimm" ] ||
+		plugged=(-object "memory-backend-memfd,id=dimm0-mem,size=${dimm_mib}M$props"
+			 -device pc-dimm,id=dimm0,memdev=dimm0-mem)
 	mkfifo "$run/serial$n.in" "$run/serial$n.out"
 	cat "$run/serial$n.out" >> "$run/console" &
 	# shellcheck disable=SC2054 # commas separate QEMU sub-options
 	"$qemu" -accel kvm -cpu host -smp 1 -machine pc,smm=off,memory-backend=ram0 \
-		-m "${mem_mib}M" -object "memory-backend-memfd,id=ram0,size=${mem_mib}M$props" \
+		-m "${mem_mib}M,slots=2,maxmem=$((mem_mib * 4))M" \
+		-object "memory-backend-memfd,id=ram0,size=${mem_mib}M$props" "${plugged[@]}" \
 		-nodefaults -no-user-config -display none -no-reboot "${firmware[@]}" \
 		-serial "pipe:$run/serial$n" -qmp "unix:$run/qmp$n,server=on,wait=off" \
 		-kernel "$kernel" -initrd "$initrd" \
-		-append "console=ttyS0 panic=-1 kunit.enable=0 quiet guest.fill_mib=$fill_mib guest.dirty_mib=16" \
+		-append "console=ttyS0 panic=-1 kunit.enable=0 quiet guest.fill_mib=$fill_mib guest.dirty_mib=16 guest.dimm=${dimm:-0} guest.dimm_fill_mib=$((dimm_mib / 2))" \
 		-drive "file=$run/disk,if=none,id=disk,format=raw" \
 		-device "virtio-blk-pci,drive=disk,$legacy" \
 		-netdev user,id=slirp -device "virtio-net-pci,netdev=slirp,romfile=,$legacy" \
@@ -153,6 +164,15 @@ current=0
 start_qemu 0 "$backing"
 wait_guest "guest: canary ready" "${BOOT_TIMEOUT:-120}"
 canary=$(guest_said "canary is")
+if [ -n "$dimm" ]; then
+	qmp 0 > /dev/null <<-EOF || fail "QEMU refused the DIMM"
+	{"execute": "object-add", "arguments": {"qom-type": "memory-backend-memfd", "id": "dimm0-mem", "size": $((dimm_mib << 20))$json}}
+	{"execute": "device_add", "arguments": {"driver": "pc-dimm", "id": "dimm0", "memdev": "dimm0-mem"}}
+	EOF
+	check_dimm_filled $((dimm_mib * 1024 / 4))
+	guest_say keep "$run/serial0.in"
+	wait_guest "guest: dimm kept"
+fi
 guest_status 0 "$run/serial0.in"
 last_round=$round
 shift
@@ -166,4 +186,4 @@ echo poweroff > "$run/serial$current.in"
 wait_guest "guest: done"
 wait "$qemu_pid" || fail "QEMU exited with $?"
 grep -v "^qemu-system-x86_64: warning" "$run/qemu.err" || true
-echo "PASS: $first -> $* with the guest intact"
+echo "PASS: $first -> $* with the guest intact${dimm:+, and its hot-plugged DIMM}"
