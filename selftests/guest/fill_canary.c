@@ -12,9 +12,10 @@
  * guest moved (e.g. into unmapped memory).
  *
  * With DIRTY_MIB, keep dirtying that much more memory meanwhile, for
- * migration tests: round r (from 1) writes r into the first and last word
- * of each page in turn, pausing 1 ms each 16 pages, so that precopy sees
- * a steady dirty rate of at most 64 MB/s. Its status check, between two
+ * migration tests, from the first request on (so as not to slow the
+ * guest's boot and DIMM steps): round r (from 1) writes r into the first
+ * and last word of each page in turn, pausing 1 ms each 16 pages, so that
+ * precopy sees a steady dirty rate of at most 64 MB/s. Its status check, between two
  * writes, also finds the pages already done in this round holding r and
  * the others r - 1: a page that migration lost or left stale shows there.
  * Without DIRTY_MIB, the round is 0.
@@ -128,12 +129,12 @@ int main(int argc, char **argv)
 	fill(mem, words, canary);
 	printf("filled %zu MiB\n", size >> 20);
 	fflush(stdout);
+	/* Block the signals but in sigsuspend(), so that none is missed. */
+	sigemptyset(&asked);
+	sigaddset(&asked, SIGUSR1);
+	sigaddset(&asked, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &asked, &unblocked);
 	if (argc == 3) {
-		/* Block the signals but in sigsuspend(), so that none is missed. */
-		sigemptyset(&asked);
-		sigaddset(&asked, SIGUSR1);
-		sigaddset(&asked, SIGUSR2);
-		sigprocmask(SIG_BLOCK, &asked, &unblocked);
 		for (;;) {
 			serve(mem, words, &canary, NULL, 0, 0, 0);
 			sigsuspend(&unblocked);
@@ -142,6 +143,9 @@ int main(int argc, char **argv)
 
 	pages = (strtoull(argv[3], NULL, 0) << 20) / 4096;
 	dirty_mem = map(pages * 4096);
+	while (!status_asked && !refill_asked)
+		sigsuspend(&unblocked);
+	sigprocmask(SIG_SETMASK, &unblocked, NULL);
 	for (round = 1;; round++) {
 		for (i = 0; i < pages; i++) {
 			serve(mem, words, &canary, dirty_mem, pages, i, round);
