@@ -31,7 +31,7 @@ echo "   then one live migration of the guest per backing: $migrations"
 # table PREFIX BACKING...: the numeric "key value" lines of each
 # $xchg/PREFIXBACKING.txt side by side, keys in the last file's order.
 table() {
-	local prefix=$1 b m
+	local prefix=$1 b m v
 	shift
 	printf '%-34s' metric
 	for b; do printf '%14s' "$b"; done
@@ -39,7 +39,8 @@ table() {
 	awk 'NF == 2 && $2 ~ /^-?[0-9]+$/ { print $1 }' "$xchg/$prefix${*: -1}.txt" | while read -r m; do
 		printf '%-34s' "$m"
 		for b; do
-			printf '%14s' "$(awk -v m="$m" '$1 == m { print $2 }' "$xchg/$prefix$b.txt")"
+			v=$(awk -v m="$m" '$1 == m { print $2 }' "$xchg/$prefix$b.txt")
+			printf '%14s' "${v:--}"
 		done
 		echo
 	done

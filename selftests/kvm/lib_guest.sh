@@ -80,6 +80,20 @@ check_scan() {
 	fi
 }
 
+# check_in_flight TAG: scanned while a migration runs. The pages in flight
+# pass through socket buffers and QEMU's own buffers, ordinary memory in
+# the direct map (as a saved file's page cache is), so an unmapped
+# guest's canary may be found there; but only what those buffers hold (a
+# loopback TCP connection buffers at most about 10 MiB), never a fourth
+# of the guest's canary, as it would be if its memory were mapped again.
+# Prints and sets $pages.
+check_in_flight() {
+	pages=$(canary_pages)
+	echo "canary_pages.$1 $pages"
+	[ "$backing" != unmapped ] || [ "$pages" -lt $((fill_mib * 256 / 4)) ] ||
+		fail "$1: $pages guest pages readable through the direct map"
+}
+
 # Once a DIMM is added, the guest onlines and fills it: it must use at
 # least $1 kB of it, and none of it may show in the direct map if unmapped.
 check_dimm_filled() {

@@ -26,71 +26,30 @@ set -euo pipefail
 backing=${1:?usage: libvirt_guest.sh unmapped|plain|refused}
 # shellcheck source=selftests/kvm/lib_guest.sh
 . "$(dirname "$0")/lib_guest.sh"
-build=$top/build/libvirt-build
+# shellcheck source=selftests/kvm/lib_libvirt.sh
+. "$(dirname "$0")/lib_libvirt.sh"
 example=$top/configs/examples/${backing/refused/unmapped}-vm.xml
-require "$build/run" "$build/src/virtqemud" "$build/tools/virsh" "$example" \
-	"$qemu" "$kernel" "$initrd" /dev/kvm $scan/canary
+require "$example"
 name=$(sed -n 's|.*<name>\(.*\)</name>.*|\1|p' "$example")
 fill_mib=$(sed -n 's/.*guest\.fill_mib=\([0-9]*\).*/\1/p' "$example")
 dimm_fill_mib=$(sed -n 's/.*guest\.dimm_fill_mib=\([0-9]*\).*/\1/p' "$example")
 dimm_mib=256
-# Where the example domains expect the emulator, kernel, initramfs, disk.
-images=/var/lib/libvirt/images/unmapped
-emulator=/usr/local/bin/qemu-system-x86_64
 
 run=$(mktemp -d /tmp/libvirt_guest.XXXXXX)
-daemon_pid="" console_pid=""
-virsh() { "$build/run" "$build/tools/virsh" -q -c qemu:///system "$@"; }
 cleanup() {
 	virsh destroy "$name" > /dev/null 2>&1 || true
 	virsh undefine "$name" > /dev/null 2>&1 || true
-	[ -z "$console_pid" ] || kill "$console_pid" 2>/dev/null || true
-	[ -z "$daemon_pid" ] || kill "$daemon_pid" 2>/dev/null || true
-	rm -rf "$run"
+	libvirt_cleanup
 }
 trap cleanup EXIT
 # The example domain, its guest told to dirty memory for the saves.
 xml=$run/domain.xml
 sed 's|<cmdline>|&guest.dirty_mib=8 |' "$example" > "$xml"
 
-# The test host has no QEMU user, cgroups, security driver or mount
-# namespace set up for libvirt: QEMU runs as root without them, and
-# writes its log itself (no virtlogd). The daemon still wants the user it
-# was built for (Debian's) to exist.
-getent passwd libvirt-qemu > /dev/null || useradd -r -M -s /usr/sbin/nologin libvirt-qemu
-mkdir -p /etc/libvirt "$images"
-cat > /etc/libvirt/qemu.conf <<-EOF
-	user = "root"
-	group = "root"
-	security_driver = "none"
-	namespaces = []
-	cgroup_controllers = []
-	stdio_handler = "file"
-EOF
-# A copy: away from its build tree, QEMU finds Debian's firmware itself.
-install -m 755 "$qemu" "$emulator"
-ln -sf "$kernel" "$images/bzImage"
-ln -sf "$initrd" "$images/initramfs.cpio.gz"
-printf unmapped-disk-v1 > "$images/disk.img"
-truncate -s 8M "$images/disk.img"
+libvirt_host
 ln -sf "/var/log/libvirt/qemu/$name.log" "$run/qemu.err"
-
-"$build/run" "$build/src/virtqemud" > "$run/virtqemud.log" 2>&1 &
-daemon_pid=$!
-for _ in $(seq 300); do
-	[ -S /run/libvirt/virtqemud-sock ] && break
-	sleep 0.1
-done
+start_virtqemud 7f61f4d2-0000-4000-8000-000000000001
 virsh version > /dev/null || fail "virsh cannot reach virtqemud: $(tail -n 5 "$run/virtqemud.log")"
-
-# Follow the guest's console, a pty that each QEMU of the domain opens anew.
-attach_console() {
-	[ -z "$console_pid" ] || kill "$console_pid" 2>/dev/null || true
-	pty=$(virsh ttyconsole "$name")
-	stty -F "$pty" raw -echo
-	cat "$pty" >> "$run/console" 2> /dev/null &
-	console_pid=$!
-}
 
 # saved_and_back TAG: after virsh save or managedsave (the QEMU gone), the
 # domain is back with its memory intact and its guest running on, and,

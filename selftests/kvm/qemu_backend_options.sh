@@ -3,8 +3,9 @@
 # In the test host: the guest-memfd and direct-map options of the patched
 # QEMU's memory-backend-memfd, without booting a guest: help and QOM
 # introspection list them, every combination that cannot work is refused
-# with its own error, preallocation works, and postcopy migration is
-# refused (precopy is qemu_migration.sh's).
+# with its own error, guest-memfd=on alone is upstream's ordinary RAM,
+# preallocation works, and postcopy migration is refused (precopy is
+# qemu_migration.sh's).
 # Exit: 0 pass, 1 fail, 4 skip (kselftest).
 set -uo pipefail
 
@@ -57,6 +58,13 @@ check "no KVM" "guest-memfd=on needs the KVM accelerator" \
 check "SMM" "cannot be mapped in SMM; start QEMU with -machine smm=off" \
 	"$qemu" "${firmware[@]}" -accel kvm -display none -machine pc,memory-backend=ram0 -m 64M \
 	-object memory-backend-memfd,id=ram0,size=64M,guest-memfd=on,direct-map=off
+# guest-memfd=on alone means what it means in upstream QEMU: RAM that KVM
+# reaches through QEMU's mapping, in an ordinary memslot, which SMM's
+# address space may map as well.
+check "guest-memfd=on alone, with SMM" '"status": "prelaunch"' \
+	"$qemu" "${firmware[@]}" -accel kvm -display none -machine pc,memory-backend=ram0 -m 64M \
+	-object memory-backend-memfd,id=ram0,size=64M,guest-memfd=on \
+	-nodefaults -S -qmp stdio < <(qmp_in '{"execute": "query-status"}')
 check "changing direct-map of a live backend" "cannot change property value" \
 	vm ",guest-memfd=on,direct-map=off" < <(qmp_in '{"execute": "qom-set", "arguments": {"path": "/objects/ram0", "property": "direct-map", "value": true}}')
 
