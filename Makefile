@@ -117,8 +117,11 @@ test-debug: kernel kernel-debug selftests qemu libvirt guest
 
 # KVM, mm and hibernation of the patched tree built for a 32-bit x86 host,
 # which has neither guest_memfd nor __GFP_UNMAPPED ('make test' runs it).
+BUILD_CHECKS := i386 sev
 build-check: kernel-tree
-	@$(STAGE) build-check bash scripts/build-check.sh
+	@for c in $(BUILD_CHECKS); do \
+		$(STAGE) build-check:$$c bash scripts/build-check.sh $$c || exit 1; \
+	done
 
 demo: kernel selftests qemu guest
 	@bash scripts/demo.sh

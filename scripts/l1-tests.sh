@@ -22,9 +22,11 @@ PATH=$top/scripts:$PATH
 : > "$results"
 mkdir -p "$XCHG/logs"
 
+# A list test's report starts with its place among the selected ones.
+progress=
 report() {
 	echo "$1 $2 $3" >> "$results"
-	printf '%-4s %s (%s)\n' "${1^^}" "$2" "$3"
+	printf '%s%-4s %s (%s)\n' "$progress" "${1^^}" "$2" "$3"
 }
 
 # KUnit: the top-level KTAP result lines, one per suite, unless this host
@@ -46,23 +48,35 @@ fi
 
 # A line is [VAR=value...] test [args...]; a test listed more than once is
 # told apart by its environment and arguments, which are part of its name.
-while read -r -a words; do
-	case "${words[0]:-#}" in '#'*) continue ;; esac
+# parse_line LINE sets envs, words (the test and its arguments) and name.
+parse_line() {
+	read -r -a words <<< "$1"
 	envs=()
 	while [[ ${words[0]} == *=* ]]; do
 		envs+=("${words[0]}")
 		words=("${words[@]:1}")
 	done
-	prog=${words[0]}
 	name=${envs[*]:+${envs[*]} }${words[*]}
-	grep -qE "$filter" <<< "$name" || continue
+}
+
+selected=()
+while read -r line; do
+	case "$line" in '#'* | '') continue ;; esac
+	parse_line "$line"
+	grep -qE "$filter" <<< "$name" && selected+=("$line")
+done < "$list"
+
+for i in "${!selected[@]}"; do
+	progress="[$((i + 1))/${#selected[@]}] "
+	parse_line "${selected[$i]}"
+	prog=${words[0]}
 	if [ -n "$exclude" ] && grep -qE "$exclude" <<< "$name"; then
 		report skip "$name" "${TEST_EXCLUDE_WHY:-excluded}"
 		continue
 	fi
 	log=$XCHG/logs/$(tr -c 'A-Za-z0-9_.=-' _ <<< "$name" | sed 's/_*$//').log
 	start=$SECONDS
-	timeout -k 5 "$per_test_timeout" env "${envs[@]}" "$bindir/$prog" "${words[@]:1}" > "$log" 2>&1
+	timeout -k 5 "$per_test_timeout" env "${envs[@]}" "$bindir/$prog" "${words[@]:1}" < /dev/null > "$log" 2>&1
 	rc=$?
 	took="$((SECONDS - start)) s"
 	# Whatever the test did, the unmapped pageblocks must still agree with
@@ -81,7 +95,8 @@ while read -r -a words; do
 	*) report fail "$name" "exit $rc after $took, logs/${log##*/}"
 	   tail -n 15 "$log" | sed 's/^/    /' ;;
 	esac
-done < "$list"
+done
+progress=
 
 # The debug kernel's kmemleak, scanned once every test has run: each leak it
 # reports fails the run (and vm-run.sh finds its line on the console).

@@ -1,6 +1,6 @@
 #!/bin/bash
-# 'make test': the kernel series built for a 32-bit x86 KVM host
-# (scripts/build-check.sh) and libvirt's own tests of what the libvirt
+# 'make test': the kernel series built for a 32-bit x86 and an AMD SEV
+# KVM host (scripts/build-check.sh) and libvirt's own tests of what the libvirt
 # series touches, on this machine; then two boots of the test host at
 # once, one on each CPU of this machine: one runs KUnit and the KVM selftests (selftests/kvm.list),
 # the other, with one vCPU, the tests of selftests/one-cpu.list (timing-
@@ -74,10 +74,14 @@ run_local() {
 }
 
 # The kernel series in configurations the test host does not use: KVM, mm
-# and hibernation for a 32-bit x86 host, without guest_memfd.
+# and hibernation for a 32-bit x86 host, without guest_memfd, and for an
+# x86-64 host with AMD SEV.
 build_check() {
-	run_local build-check:i386 "$top/build/logs/build-check.log" 'error:' \
-		bash "$top/scripts/build-check.sh"
+	local c
+	for c in i386 sev; do
+		run_local "build-check:$c" "$top/build/logs/build-check-$c.log" \
+			'error:' bash "$top/scripts/build-check.sh" "$c"
+	done
 }
 
 # libvirt's unit tests: xml->argv and round trip (qemuxmlconftest), the
