@@ -115,8 +115,9 @@ test: kernel selftests qemu libvirt guest
 test-debug: kernel kernel-debug selftests qemu libvirt guest
 	@TEST_DEBUG=1 BZIMAGE=$(KOUT_DEBUG)/arch/x86/boot/bzImage bash scripts/test.sh
 
-# KVM, mm and hibernation of the patched tree built for a 32-bit x86 host,
-# which has neither guest_memfd nor __GFP_UNMAPPED ('make test' runs it).
+# KVM, mm and hibernation of the patched tree built for hosts the test host
+# is not: 32-bit x86 (no guest_memfd, no __GFP_UNMAPPED) and x86-64 with AMD
+# SEV ('make test' runs both).
 BUILD_CHECKS := i386 sev
 build-check: kernel-tree
 	@for c in $(BUILD_CHECKS); do \
