@@ -116,9 +116,10 @@ test-debug: kernel kernel-debug selftests qemu libvirt guest
 	@TEST_DEBUG=1 BZIMAGE=$(KOUT_DEBUG)/arch/x86/boot/bzImage bash scripts/test.sh
 
 # KVM, mm and hibernation of the patched tree built for hosts the test host
-# is not: 32-bit x86 (no guest_memfd, no __GFP_UNMAPPED) and x86-64 with AMD
-# SEV ('make test' runs both).
-BUILD_CHECKS := i386 sev
+# is not, one per configs/build-check-NAME.config: 32-bit x86 (no
+# guest_memfd, no __GFP_UNMAPPED) and x86-64 with AMD SEV ('make test' runs
+# them all).
+BUILD_CHECKS := $(patsubst configs/build-check-%.config,%,$(wildcard configs/build-check-*.config))
 build-check: kernel-tree
 	@for c in $(BUILD_CHECKS); do \
 		$(STAGE) build-check:$$c bash scripts/build-check.sh $$c || exit 1; \

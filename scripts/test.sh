@@ -73,12 +73,14 @@ run_local() {
 	fi
 }
 
-# The kernel series in configurations the test host does not use: KVM, mm
-# and hibernation for a 32-bit x86 host, without guest_memfd, and for an
-# x86-64 host with AMD SEV.
+# The kernel series in configurations the test host does not use
+# (configs/build-check-*.config): KVM, mm and hibernation for a 32-bit x86
+# host, without guest_memfd, and for an x86-64 host with AMD SEV.
 build_check() {
-	local c
-	for c in i386 sev; do
+	local frag c
+	for frag in "$top"/configs/build-check-*.config; do
+		c=${frag##*/build-check-}
+		c=${c%.config}
 		run_local "build-check:$c" "$top/build/logs/build-check-$c.log" \
 			'error:' bash "$top/scripts/build-check.sh" "$c"
 	done

@@ -32,10 +32,10 @@ check=/sys/kernel/debug/direct_map_scan/unmapped_check
 batch=/proc/sys/vm/unmapped_refill_pageblocks
 hugepages=/sys/devices/system/node/node0/hugepages/hugepages-2048kB/nr_hugepages
 batch0="" huge0="" vm="" hogpid="" tmp=""
+# shellcheck source=selftests/kvm/lib_pressure.sh
+. "$here/lib_pressure.sh"
 
 fail() { echo "FAIL: $*"; exit 1; }
-vmstat() { awk -v k="$1" '$1 == k { print $2 }' /proc/vmstat; }
-meminfo_mib() { awk -v k="$1:" '$1 == k { print int($2 / 1024) }' /proc/meminfo; }
 # Pages of the unmapped pageblocks that are not on their free lists: in
 # use, or on per-CPU lists (all of which zoneinfo counts).
 held_pages() {
@@ -47,12 +47,6 @@ consistent() {
 	local out
 	out=$(cat $check)
 	grep -qx 'errors 0' <<< "$out" || fail "$1: unmapped_check: $(tr '\n' ' ' <<< "$out")"
-}
-# Take all but $1 MiB of MemAvailable into huge pages on node 0.
-squeeze() {
-	local extra=$((($(meminfo_mib MemAvailable) - $1) / 2))
-	[ $extra -gt 0 ] || return 0
-	echo $(($(cat $hugepages) + extra)) > $hugepages
 }
 state() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1; }
 # Where the OOM phase's processes are, and the memory counters, for a
@@ -66,33 +60,6 @@ stuck() {
 	grep -E '^(MemFree|MemAvailable|HugePages_Free):' /proc/meminfo
 	grep -E '^(nr_free_pages|nr_free_unmapped|oom_kill|pgscan_direct|unmapped_pageblocks_remapped) ' /proc/vmstat
 	fail "$1"
-}
-
-# hog ADJ CAP KEY GOAL, in a subshell, which it becomes: with oom_score_adj
-# ADJ, touch anonymous memory 8 MiB at a time until the /proc/vmstat
-# counter KEY has grown by GOAL, or CAP MiB are held; print the MiB held.
-# It locks its pages: unlocked, the OOM phase ran for over 10 minutes on
-# the debug kernel, most likely as reclaim kept evicting and re-reading the
-# file pages it runs from (the test host's root is 9p).
-hog_py='
-import ctypes, mmap, sys
-cap, key, goal = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-if ctypes.CDLL(None, use_errno=True).mlockall(3):  # MCL_CURRENT | MCL_FUTURE
-    sys.exit("mlockall: errno %d" % ctypes.get_errno())
-def counter():
-    with open("/proc/vmstat") as f:
-        return next(int(v) for k, v in (l.split() for l in f) if k == key)
-start, held = counter(), []
-while len(held) * 8 < cap and counter() - start < goal:
-    m = mmap.mmap(-1, 8 << 20, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-    m[::4096] = b"\1" * 2048
-    held.append(m)
-print(len(held) * 8)
-'
-hog() {
-	echo "$1" > /proc/self/oom_score_adj
-	shift
-	exec python3 -c "$hog_py" "$@"
 }
 
 cleanup() {

@@ -1,0 +1,42 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# shellcheck shell=bash disable=SC2154 # $hugepages is the sourcing script's
+# Sourced by the tests that put the test host under memory pressure: its
+# counters, huge pages to take most of its memory, and a hog of anonymous
+# memory. The sourcing script defines hugepages (the node's nr_hugepages).
+
+vmstat() { awk -v k="$1" '$1 == k { print $2 }' /proc/vmstat; }
+meminfo_mib() { awk -v k="$1:" '$1 == k { print int($2 / 1024) }' /proc/meminfo; }
+
+# Take all but $1 MiB of MemAvailable into huge pages.
+squeeze() {
+	local extra=$((($(meminfo_mib MemAvailable) - $1) / 2))
+	[ $extra -gt 0 ] || return 0
+	echo $(($(cat "$hugepages") + extra)) > "$hugepages"
+}
+
+# hog ADJ CAP KEY GOAL, in a subshell, which it becomes: with oom_score_adj
+# ADJ, touch anonymous memory 8 MiB at a time until the /proc/vmstat
+# counter KEY has grown by GOAL, or CAP MiB are held; print the MiB held.
+# It locks its pages: unlocked, the OOM phase of churn_pressure.sh ran for
+# over 10 minutes on the debug kernel, most likely as reclaim kept evicting
+# and re-reading the file pages it runs from (the test host's root is 9p).
+hog_py='
+import ctypes, mmap, sys
+cap, key, goal = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+if ctypes.CDLL(None, use_errno=True).mlockall(3):  # MCL_CURRENT | MCL_FUTURE
+    sys.exit("mlockall: errno %d" % ctypes.get_errno())
+def counter():
+    with open("/proc/vmstat") as f:
+        return next(int(v) for k, v in (l.split() for l in f) if k == key)
+start, held = counter(), []
+while len(held) * 8 < cap and counter() - start < goal:
+    m = mmap.mmap(-1, 8 << 20, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    m[::4096] = b"\1" * 2048
+    held.append(m)
+print(len(held) * 8)
+'
+hog() {
+	echo "$1" > /proc/self/oom_score_adj
+	shift
+	exec python3 -c "$hog_py" "$@"
+}
