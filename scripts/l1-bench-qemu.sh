@@ -8,9 +8,12 @@ set -euo pipefail
 
 guest=$(cd "$(dirname "$0")/.." && pwd)/build/selftests/kvm/unmapped/qemu_guest.sh
 mkdir -p "$XCHG/qemu"
+read -r -a backings <<< "$2"
+total=$(($1 * ${#backings[@]})) done=0
 for rep in $(seq "$1"); do
 	for backing in $2; do
 		"$guest" "$backing" > "$XCHG/qemu/$backing-$rep.txt"
-		echo "bench: $backing round $rep done"
+		done=$((done + 1))
+		echo "bench: [$done/$total] $backing round $rep done (${SECONDS} s)"
 	done
 done
