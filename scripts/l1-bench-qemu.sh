@@ -9,11 +9,11 @@ set -euo pipefail
 guest=$(cd "$(dirname "$0")/.." && pwd)/build/selftests/kvm/unmapped/qemu_guest.sh
 mkdir -p "$XCHG/qemu"
 read -r -a backings <<< "$2"
-total=$(($1 * ${#backings[@]})) done=0
+total=$(($1 * ${#backings[@]})) finished=0
 for rep in $(seq "$1"); do
 	for backing in $2; do
 		"$guest" "$backing" > "$XCHG/qemu/$backing-$rep.txt"
-		done=$((done + 1))
-		echo "bench: [$done/$total] $backing round $rep done (${SECONDS} s)"
+		finished=$((finished + 1))
+		echo "bench: [$finished/$total] $backing round $rep done (${SECONDS} s)"
 	done
 done

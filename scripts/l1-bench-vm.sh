@@ -13,7 +13,7 @@ mkdir -p "$XCHG/vm"
 read -r -a backings <<< "$5"
 read -r -a sizes <<< "$2"
 read -r -a vcpu_counts <<< "$3"
-total=$(($1 * ${#backings[@]} * ${#sizes[@]} * ${#vcpu_counts[@]})) done=0
+total=$(($1 * ${#backings[@]} * ${#sizes[@]} * ${#vcpu_counts[@]})) finished=0
 for backing in $5; do
 	for rep in $(seq "$1"); do
 		for mib in $2; do
@@ -21,8 +21,8 @@ for backing in $5; do
 				echo 2 > /proc/sys/vm/drop_caches
 				"$test" -b "$backing" -m "$mib" -v "$vcpus" -H "$4" -w \
 					> "$XCHG/vm/$backing-$mib-$vcpus-$rep.txt"
-				done=$((done + 1))
-				echo "bench: [$done/$total] $backing $mib MiB $vcpus vCPUs rep $rep done (${SECONDS} s)"
+				finished=$((finished + 1))
+				echo "bench: [$finished/$total] $backing $mib MiB $vcpus vCPUs rep $rep done (${SECONDS} s)"
 			done
 		done
 	done

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # shellcheck shell=bash disable=SC2154 # $hugepages is the sourcing script's
-# Sourced by the tests that put the test host under memory pressure: its
+# Sourced by a test that puts the test host under memory pressure: its
 # counters, huge pages to take most of its memory, and a hog of anonymous
 # memory. The sourcing script defines hugepages (the node's nr_hugepages).
 
