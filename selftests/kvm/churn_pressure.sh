@@ -7,9 +7,9 @@
 #    The pool is filled first with one big refill, so that no VM refills it
 #    while others run (each VM asserts the refills it sees): every VM must
 #    exit 0, and no pageblock may be unmapped during the churn.
-# 2. Pressure: a hog of anonymous memory, sized from MemAvailable, drives
-#    reclaim until the shrinker has mapped a fourth of the pool's pageblocks
-#    again: nr_free_unmapped falls, and nothing is OOM-killed.
+# 2. Pressure: a hog of anonymous memory, sized from the memory available
+#    outside the pool, drives reclaim until it has mapped a fourth of the
+#    pool's pageblocks again: nr_free_unmapped falls, nothing is OOM-killed.
 # 3. OOM: a VM holding unmapped RAM, stopped, with oom_score_adj 1000, and a
 #    hog that allocates until the OOM killer runs: the VM dies of SIGKILL
 #    (and at most the hog after it), and its RAM goes back to the free
@@ -36,13 +36,6 @@ batch0="" huge0="" vm="" hogpid="" tmp=""
 . "$here/lib_pressure.sh"
 
 fail() { echo "FAIL: $*"; exit 1; }
-# Pages of the unmapped pageblocks that are not on their free lists: in
-# use, or on per-CPU lists (all of which zoneinfo counts).
-held_pages() {
-	awk '$1 == "unmapped_pageblocks" { b = $2 } $1 == "free_unmapped_listed" { l = $2 }
-	     END { print b * 512 - l }' $check
-}
-pcp_pages() { awk '$1 == "count:" { c += $2 } END { print c + 0 }' /proc/zoneinfo; }
 consistent() {
 	local out
 	out=$(cat $check)
@@ -135,16 +128,18 @@ echo "churn_pageblocks_unmapped $refilled"
 [ $refilled -eq 0 ] || fail "$refilled pageblocks unmapped while the pool held enough"
 consistent churn
 
-# 2. Pressure: with all but 384 MiB of MemAvailable in huge pages, the hog
-# allocates until reclaim has mapped a fourth of the pool's pageblocks
-# again. Its cap, MemAvailable and all of the pool but 64 MiB, is out of
-# reach without the shrinker; should the OOM killer run, it kills the hog.
+# 2. Pressure: with all but 384 MiB of the memory available outside the
+# pool in huge pages, the hog allocates until reclaim has mapped a fourth
+# of the pool's pageblocks again. Its cap, that memory and all of the pool
+# but 64 MiB, is out of reach unless reclaim takes the pool; should the
+# OOM killer run, it kills the hog.
+echo 1 > /proc/sys/vm/drop_caches
 squeeze 384
 before=$(vmstat nr_free_unmapped)
 remapped=$(vmstat unmapped_pageblocks_remapped)
 oom=$(vmstat oom_kill)
 goal=$((before / 512 / 4))
-cap=$(($(meminfo_mib MemAvailable) + before / 256 - 64))
+cap=$(($(avail_mib) + before / 256 - 64))
 mib=$(hog 1000 "$cap" unmapped_pageblocks_remapped "$goal") || fail "the hog failed"
 after=$(vmstat nr_free_unmapped)
 remapped=$(($(vmstat unmapped_pageblocks_remapped) - remapped))

@@ -1,15 +1,32 @@
 # SPDX-License-Identifier: GPL-2.0-only
-# shellcheck shell=bash disable=SC2154 # $hugepages is the sourcing script's
+# shellcheck shell=bash disable=SC2154 # $hugepages and $check are the sourcing script's
 # Sourced by a test that puts the test host under memory pressure: its
 # counters, huge pages to take most of its memory, and a hog of anonymous
-# memory. The sourcing script defines hugepages (the node's nr_hugepages).
+# memory. The sourcing script defines hugepages (the node's nr_hugepages)
+# and check (debugfs unmapped_check).
 
 vmstat() { awk -v k="$1" '$1 == k { print $2 }' /proc/vmstat; }
 meminfo_mib() { awk -v k="$1:" '$1 == k { print int($2 / 1024) }' /proc/meminfo; }
+# MemAvailable outside the unmapped pools, in MiB: MemAvailable counts
+# their whole free pageblocks (nr_free_unmapped_blocks).
+avail_mib() {
+	local blocks
+	blocks=$(vmstat nr_free_unmapped_blocks)
+	echo $(($(meminfo_mib MemAvailable) - ${blocks:-0} / 256))
+}
+# Pages of the unmapped pageblocks that are not on their free lists: in
+# use, or on per-CPU lists (all of which zoneinfo counts).
+held_pages() {
+	awk '$1 == "unmapped_pageblocks" { b = $2 } $1 == "free_unmapped_listed" { l = $2 }
+	     END { print b * 512 - l }' "$check"
+}
+pcp_pages() { awk '$1 == "count:" { c += $2 } END { print c + 0 }' /proc/zoneinfo; }
 
-# Take all but $1 MiB of MemAvailable into huge pages.
+# Take all but $1 MiB of the memory available outside the pools into huge
+# pages. Reclaim would take the pools' free blocks first: the caller drops
+# the page cache first (drop_caches 1) where it keeps a pool.
 squeeze() {
-	local extra=$((($(meminfo_mib MemAvailable) - $1) / 2))
+	local extra=$((($(avail_mib) - $1) / 2))
 	[ $extra -gt 0 ] || return 0
 	echo $(($(cat "$hugepages") + extra)) > "$hugepages"
 }
