@@ -132,8 +132,10 @@ bench: kernel selftests qemu guest
 	@bash scripts/bench.sh
 
 # Style gates: shellcheck on the harness, checkpatch --strict on every patch
-# (with Debian's python3, which has the ply module spdxcheck.py needs).
-lint: kernel-tree qemu-tree
+# (with Debian's python3, which has the ply module spdxcheck.py needs), and
+# the kernel built inside the series as well as at its end (SERIES_BUILD=all:
+# at every patch).
+lint: kernel qemu-tree
 	@shellcheck scripts/*.sh scripts/vm-init selftests/kvm/*.sh selftests/guest/init .ci/run
 	@for p in $(filter-out %/0000-cover-letter.patch,$(wildcard host-kernel/*.patch virt/*.patch)); do \
 		(cd $(KSRC) && PATH=/usr/bin:$$PATH ./scripts/checkpatch.pl --strict --quiet $(CURDIR)/$$p) || exit 1; \
@@ -144,3 +146,4 @@ lint: kernel-tree qemu-tree
 		case $$p in */0002-linux-headers-*) continue ;; esac; \
 		(cd $(BUILD)/qemu && PATH=/usr/bin:$$PATH ./scripts/checkpatch.pl --quiet $(CURDIR)/$$p) || exit 1; \
 	done
+	@$(STAGE) series-build bash scripts/series-build.sh
