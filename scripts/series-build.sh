@@ -34,6 +34,7 @@ esac
 
 [ -d "$tree" ] || git -C "$src" worktree add -q --detach "$tree" "${commits[0]}"
 mkdir -p "$out"
+kmake=(make -s -C "$tree" O="$out" CC="ccache gcc" -j"${JOBS:-3}")
 for i in $points; do
 	commit=${commits[$i]}
 	what="patch $((i + 1))/${#commits[@]} ($(git -C "$src" log -1 --format=%s "$commit"))"
@@ -41,7 +42,6 @@ for i in $points; do
 	git -C "$tree" checkout -q --detach "$commit"
 	# The final configuration, reduced to what this point's Kconfig knows.
 	cp "$config" "$out/.config"
-	kmake=(make -s -C "$tree" O="$out" CC="ccache gcc" -j"${JOBS:-3}")
 	"${kmake[@]}" olddefconfig
 	"${kmake[@]}" vmlinux || die "$what does not build"
 done
