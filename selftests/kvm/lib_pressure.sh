@@ -1,9 +1,14 @@
 # SPDX-License-Identifier: GPL-2.0-only
-# shellcheck shell=bash disable=SC2154 # $hugepages and $check are the sourcing script's
+# shellcheck shell=bash disable=SC2154,SC2034 # the sourcing script sets $hugepages and $check, and reads $swapped_on and $bystander
 # Sourced by a test that puts the test host under memory pressure: its
 # counters, huge pages to take most of its memory, and a hog of anonymous
 # memory. The sourcing script defines hugepages (the node's nr_hugepages)
-# and check (debugfs unmapped_check).
+# and check (debugfs unmapped_check), and fail MESSAGE.
+
+# The hog and the bystander allocate on node $pressure_node if the caller
+# sets it: a test of one node's pool keeps other nodes' kswapd out of it.
+on_node=()
+[ -z "${pressure_node:-}" ] || on_node=(numactl --membind="$pressure_node")
 
 vmstat() { awk -v k="$1" '$1 == k { print $2 }' /proc/vmstat; }
 meminfo_mib() { awk -v k="$1:" '$1 == k { print int($2 / 1024) }' /proc/meminfo; }
@@ -55,5 +60,39 @@ print(len(held) * 8)
 hog() {
 	echo "$1" > /proc/self/oom_score_adj
 	shift
-	exec python3 -c "$hog_py" "$@"
+	exec "${on_node[@]}" python3 -c "$hog_py" "$@"
+}
+
+# swap_and_bystander MIB: swap on zram, and a bystander holding MIB of
+# anonymous memory that reclaim could swap out. Sets swapped_on and
+# bystander (its pid) for the caller's cleanup.
+swap_and_bystander() {
+	local zram=/sys/block/zram0 ready
+	[ -d $zram ] || fail "no $zram: the test host needs CONFIG_ZRAM"
+	# A test before this one may have left it set up.
+	echo 1 > $zram/reset
+	echo 512M > $zram/disksize
+	mkswap /dev/zram0 > /dev/null
+	swapon /dev/zram0
+	swapped_on=1
+	ready=$(mktemp)
+	"${on_node[@]}" python3 -c '
+import mmap, sys, time
+m = mmap.mmap(-1, int(sys.argv[1]) << 20)
+m[::4096] = b"\2" * (len(m) >> 12)
+open(sys.argv[2], "w").write("ready")
+time.sleep(3600)
+' "$1" "$ready" &
+	bystander=$!
+	wait_file "$ready" || fail "the bystander did not start"
+	rm -f "$ready"
+}
+# wait_file FILE: wait up to 20 s for FILE to be non-empty.
+wait_file() {
+	local _
+	for _ in $(seq 100); do
+		[ -s "$1" ] && return 0
+		sleep 0.2
+	done
+	return 1
 }

@@ -17,12 +17,13 @@ set -euo pipefail
 
 vm_mib=512
 bystander_mib=128
+# The pool is on node 0, and so is the pressure.
+pressure_node=0
 here=$(dirname "$0")
 vmm=$here/gmem_tlb_cost_test
 check=/sys/kernel/debug/direct_map_scan/unmapped_check
 hugepages=/sys/devices/system/node/node0/hugepages/hugepages-2048kB/nr_hugepages
-zram=/sys/block/zram0
-huge0="" bystander="" swapped_on="" ready="" sampler="" trace=""
+huge0="" bystander="" swapped_on="" sampler="" trace=""
 traced="nr_free_pages nr_free_unmapped nr_free_unmapped_blocks unmapped_pageblocks_remapped pswpout pgscan_kswapd pgscan_direct"
 # shellcheck source=selftests/kvm/lib_pressure.sh
 . "$here/lib_pressure.sh"
@@ -50,7 +51,7 @@ cleanup() {
 	fi
 	[ -z "$swapped_on" ] || swapoff /dev/zram0 || true
 	[ -z "$huge0" ] || echo "$huge0" > $hugepages
-	rm -f "$ready" "$trace"
+	rm -f "$trace"
 }
 
 if [ ! -r $check ] || [ ! -w /dev/kvm ] || [ ! -x "$vmm" ] || [ ! -w $hugepages ] ||
@@ -90,25 +91,7 @@ echo "unmapped_mib_on_pcp_lists $held_mib"
 	fail "MemAvailable fell by $((avail0 - avail1)) MiB over the run of a VM of $vm_mib MiB, $held_mib MiB of it on pcp lists"
 
 # 2. The hog: reclaim must take the pools' blocks, not swap the bystander.
-[ -d $zram ] || fail "no $zram: the test host needs CONFIG_ZRAM"
-echo 512M > $zram/disksize
-mkswap /dev/zram0 > /dev/null
-swapon /dev/zram0
-swapped_on=1
-ready=$(mktemp)
-python3 -c '
-import mmap, sys, time
-m = mmap.mmap(-1, int(sys.argv[1]) << 20)
-m[::4096] = b"\2" * (len(m) >> 12)
-open(sys.argv[2], "w").write("ready")
-time.sleep(3600)
-' $bystander_mib "$ready" &
-bystander=$!
-for _ in $(seq 100); do
-	[ -s "$ready" ] && break
-	sleep 0.2
-done
-[ -s "$ready" ] || fail "the bystander did not start"
+swap_and_bystander $bystander_mib
 pswpout0=$(vmstat pswpout)
 oom0=$(vmstat oom_kill)
 goal=$(((pool / 256 + held_mib - 64) / 2))
