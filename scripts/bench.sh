@@ -11,13 +11,20 @@
 # alloc.txt, alloc-{summary,batch,reclaim}.txt, alloc.svg.
 #
 # vm: KVM guests of BENCH_VM_SIZES MiB with BENCH_VM_VCPUS vCPUs on the three
-# guest_memfd backings (scripts/l1-bench-vm.sh), BENCH_REPS times each.
-# Output: <date>.json (raw), vm.md, summary.json, vm-{flushes,populate}.png.
+# guest_memfd backings (scripts/l1-bench-vm.sh): BENCH_REPS rounds (default
+# 15) of mapped and unmapped in shuffled pairs, a round rerun once if the CPU
+# pressure exceeded BENCH_PSI_MAX (some avg10, default 5.0), then
+# BENCH_VM_FOLIO_REPS (default 3) of per_folio. Output: <date>.json (raw),
+# vm.md, summary.json (paired ratios, bootstrap intervals), vm-*.png.
 #
 # qemu: the nested Linux guest of selftests/kvm/qemu_guest.sh under the
 # patched QEMU, BENCH_REPS rounds of the four backings in turn: start
 # latency from QEMU's exec to the guest's init. Output: qemu.txt (median
 # and range per backing) and start_latency_ratio_vs_mapped in summary.json.
+#
+# Each test host's QEMU runs pinned to BENCH_CPUS (default 0-1) with its RAM
+# allocated up front, so that no run pays the outer QEMU's first touch of a
+# page, or a move to another CPU.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,13 +33,17 @@ parts=${BENCH_PARTS:-alloc vm qemu}
 out=$top/bench/results
 mkdir -p "$out"
 
+vm_run() {
+	taskset -c "${BENCH_CPUS:-0-1}" "$top/scripts/vm-run.sh" -a -mem-prealloc "$@"
+}
+
 bench_alloc() {
 	local batches=${BENCH_BATCHES:-1 4 16 32 64 128}
 	local xchg=$top/build/run/bench
 	rm -rf "$xchg"
 	mkdir -p "$xchg"
 	echo "== bench alloc: booting the test host; $reps rounds of 1 GiB per mode"
-	"$top/scripts/vm-run.sh" -n bench -x "$xchg" -t 1800 -- "$top/scripts/l1-bench.sh" "$reps" "$batches" >/dev/null
+	vm_run -n bench -x "$xchg" -t 1800 -- "$top/scripts/l1-bench.sh" "$reps" "$batches" >/dev/null
 	cp "$xchg/out" "$out/alloc.txt"
 
 	# Per mode: the best (least) alloc+free time over the rounds, and the
@@ -91,7 +102,7 @@ vm_plot() {
 	gnuplot <<-EOF
 	set terminal png size 800,420 noenhanced
 	set output "$out/vm-$1.png"
-	set title "$2; median of $reps runs"
+	set title "$2"
 	set style data histogram
 	set style histogram cluster gap 1
 	set style fill solid 0.7
@@ -105,19 +116,32 @@ vm_plot() {
 bench_vm() {
 	local sizes=${BENCH_VM_SIZES:-256 1024 2048} vcpus=${BENCH_VM_VCPUS:-1 2}
 	local hotplug=${BENCH_VM_HOTPLUG:-256} xchg=$top/build/run/bench-vm
-	local date
+	local rounds=${BENCH_REPS:-15} folio_reps=${BENCH_VM_FOLIO_REPS:-3}
+	local date configs runs sampler medians
 	date=$(date -u +%Y-%m-%d)
 	rm -rf "$xchg"
 	mkdir -p "$xchg"
-	echo "== bench vm: booting the test host; guests of $sizes MiB, $vcpus vCPUs, $reps rounds"
-	"$top/scripts/vm-run.sh" -n bench-vm -x "$xchg" -m 8G -t 5400 -- \
-		"$top/scripts/l1-bench-vm.sh" "$reps" "$sizes" "$vcpus" "$hotplug" \
-		"mapped unmapped per_folio"
+	# 100 s a run, as the 3-round matrix had, and room to rerun half the rounds.
+	configs=$(($(wc -w <<< "$sizes") * $(wc -w <<< "$vcpus")))
+	runs=$((rounds * (1 + 2 * configs) * 3 / 2 + folio_reps * configs))
+	# The test host's kernel has no PSI: l1-bench-vm.sh reads this machine's.
+	while kill -0 $$ 2>/dev/null && [ -r /proc/pressure/cpu ]; do
+		cat /proc/pressure/cpu > "$xchg/host-pressure-cpu.new"
+		mv "$xchg/host-pressure-cpu.new" "$xchg/host-pressure-cpu"
+		sleep 2
+	done &
+	sampler=$!
+	echo "== bench vm: booting the test host; guests of $sizes MiB, $vcpus vCPUs, $rounds rounds"
+	vm_run -n bench-vm -x "$xchg" -m 8G -t $((runs * 100)) -- \
+		"$top/scripts/l1-bench-vm.sh" "$rounds" "$sizes" "$vcpus" "$hotplug" \
+		"mapped unmapped" "$folio_reps" "${BENCH_PSI_MAX:-5.0}"
+	kill "$sampler" 2>/dev/null || true
 	python3 "$top/scripts/bench-vm-report.py" "$xchg/vm" "$out" "$date"
 	cat "$out/vm.md" "$out/summary.json"
-	vm_plot flushes "direct-map TLB flushes of a cold boot (log scale; none when mapped)" \
+	medians="median of $rounds rounds, per_folio of $folio_reps"
+	vm_plot flushes "direct-map TLB flushes of a cold boot (log scale; none when mapped); $medians" \
 		"set logscale y; set yrange [0.5:*]"
-	vm_plot populate "boot population, ms" "set yrange [0:*]"
+	vm_plot populate "boot population, ms; $medians" "set yrange [0:*]"
 	echo "== bench vm: results in bench/results/ ($date.json, vm.md, summary.json, vm-flushes.png, vm-populate.png)"
 }
 
@@ -126,7 +150,7 @@ bench_qemu() {
 	rm -rf "$xchg"
 	mkdir -p "$xchg"
 	echo "== bench qemu: booting the test host; $reps rounds of: $backings"
-	"$top/scripts/vm-run.sh" -n bench-qemu -x "$xchg" -c 1 -k kunit.enable=0 -t 3600 -- \
+	vm_run -n bench-qemu -x "$xchg" -c 1 -k kunit.enable=0 -t 3600 -- \
 		"$top/scripts/l1-bench-qemu.sh" "$reps" "$backings"
 	for b in $backings; do
 		cat "$xchg/qemu/$b"-*.txt | awk -v b="$b" '$1 == "start_latency_ms" { print b, $2 }'
