@@ -15,8 +15,10 @@
  * DirectMap{4k,2M,1G} in /proc/meminfo, and asserts the counts: no flush for
  * a mapped backing; one per folio (and per split of the direct map) for a
  * per-folio one; for the pools, at most one per refill batch of pageblocks,
- * none when warm, and no 4 KiB leaf in the direct map. Times are only
- * reported. The VM start latency is from VM creation to the first guest
+ * none when warm, and no 4 KiB leaf in the direct map. Freed pool pages
+ * must be zeroed in bulk, a 2 MiB block and a local TLB flush at a time,
+ * at most 1% of them through the per-page window; each phase that frees
+ * waits for the scrubber first. Times are only reported. The VM start latency is from VM creation to the first guest
  * ucall.
  *
  * With -s the guest fills every page with a random canary, and the host's
@@ -33,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <linux/sizes.h>
 
@@ -77,7 +80,7 @@ static const struct backing *backing;
 static const char * const vmstat_prefixes[] = { "nr_tlb_", "unmapped_", "direct_map_" };
 static const char * const meminfo_keys[] = { "DirectMap4k", "DirectMap2M", "DirectMap1G" };
 
-#define MAX_COUNTERS 32
+#define MAX_COUNTERS 48
 
 struct counters {
 	int nr;
@@ -154,6 +157,24 @@ static long read_knob(const char *path)
 	return value;
 }
 
+static void write_knob(const char *path, const char *value)
+{
+	FILE *f = fopen(path, "w");
+
+	TEST_ASSERT(f && fputs(value, f) >= 0 && !fclose(f), "write %s", path);
+}
+
+/*
+ * With -H the VM runs alone on the host, as its hot-plug's counts must be
+ * exact: local TLB flushes, a global count that other VMs' boots would
+ * swell, are then asserted too, allowing for the rest of the host's
+ * (mapped: about 10 a phase).
+ */
+static bool alone;
+#define OTHER_LOCAL_FLUSHES 64
+/* What populating from the pools may add to them: 600 per GiB. */
+#define POOL_LOCAL_FLUSHES(pages) ((pages) * 600 / (SZ_1G / PAGE_SIZE))
+
 /*
  * The direct-map TLB flushes that touching @pages new pages may cost: none
  * for a mapped backing; one per folio unmapped on its own, plus one per
@@ -170,7 +191,7 @@ static void check_flushes(const char *phase, const struct counters *before,
 	long long splits_2m = delta(before, after, "direct_map_level2_splits");
 	long long splits_1g = delta(before, after, "direct_map_level3_splits");
 	long long splits = splits_2m + splits_1g;
-	long long batch, blocks, max_refills;
+	long long batch, blocks, max_refills, window, local;
 
 	if (backing->in_direct_map) {
 		TEST_ASSERT(!flushes, "%s: %lld direct-map flushes, expected none",
@@ -196,7 +217,74 @@ static void check_flushes(const char *phase, const struct counters *before,
 		TEST_ASSERT(!delta(before, after, "DirectMap4k"),
 			    "%s: DirectMap4k grew by %lld kB", phase,
 			    delta(before, after, "DirectMap4k"));
+		/* Pool pages come zeroed: no window, no local flush for them. */
+		window = delta(before, after, "unmapped_pages_scrubbed");
+		local = delta(before, after, "nr_tlb_local_flush_one") - window -
+			delta(before, after, "unmapped_pageblocks_scrubbed");
+		TEST_ASSERT(window <= pages / 100 &&
+			    (!alone || local <= POOL_LOCAL_FLUSHES(pages) + OTHER_LOCAL_FLUSHES),
+			    "%s: %lld of %lld pages zeroed through the per-page window, %lld other local flushes",
+			    phase, window, pages, local);
 	}
+}
+
+/* The value of @key in /proc/vmstat, or -1 if it has none. */
+static long long vmstat_value(const char *key)
+{
+	char name[64];
+	long long value, found = -1;
+	FILE *f = fopen("/proc/vmstat", "r");
+
+	TEST_ASSERT(f, "open /proc/vmstat");
+	while (found < 0 && fscanf(f, "%63s %lld", name, &value) == 2)
+		if (!strcmp(name, key))
+			found = value;
+	fclose(f);
+	return found;
+}
+
+/*
+ * Wait until the pools' scrubber has zeroed every page freed so far, with
+ * the per-CPU counts folded; a kernel without one has nothing to wait for.
+ */
+static void wait_scrubbed(void)
+{
+	long long dirty;
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		if (vmstat_value("nr_unmapped_dirty") < 0)
+			return;
+		write_knob("/proc/sys/vm/stat_refresh", "1\n");
+		dirty = vmstat_value("nr_unmapped_dirty");
+		if (!dirty)
+			return;
+		usleep(10000);
+	}
+	TEST_FAIL("%lld freed pool pages still not zeroed after 10 s", dirty);
+}
+
+/*
+ * Freed pool pages are zeroed in bulk, a 2 MiB block at a time with one
+ * local TLB flush each, and at most 1% of them through the per-page window
+ * (a PTE and a local flush per page). Some may not be free yet: each CPU's
+ * LRU batch may still hold a reference to up to 31 of them.
+ */
+static void check_freed(const char *phase, const struct counters *before,
+			const struct counters *after, long long pages)
+{
+	long long window = delta(before, after, "unmapped_pages_scrubbed");
+	long long bulk = delta(before, after, "unmapped_pages_scrubbed_bulk");
+	long long blocks = delta(before, after, "unmapped_pageblocks_scrubbed");
+	long long local = delta(before, after, "nr_tlb_local_flush_one");
+	long long batched = 31 * sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (backing->in_direct_map || backing->per_folio)
+		return;
+	TEST_ASSERT(window <= pages / 100 && window + bulk >= pages - batched &&
+		    (!alone || local <= blocks + window + OTHER_LOCAL_FLUSHES),
+		    "%s: of %lld freed pages, %lld zeroed in %lld blocks and %lld through the window, with %lld local flushes",
+		    phase, pages, bulk, blocks, window, local);
 }
 
 struct region {
@@ -276,13 +364,6 @@ static long scan_direct_map(void)
 		    "read " SCAN_DIR "result");
 	fclose(f);
 	return pages;
-}
-
-static void write_knob(const char *path, const char *value)
-{
-	FILE *f = fopen(path, "w");
-
-	TEST_ASSERT(f && fputs(value, f) >= 0 && !fclose(f), "write %s", path);
 }
 
 static void run_reclaim(void)
@@ -438,11 +519,13 @@ static void hotplug(struct kvm_vm *vm)
 	vm_set_user_memory_region2(vm, HOTPLUG_SLOT, KVM_MEM_GUEST_MEMFD,
 				   hotplug_ram.gpa, 0, NULL, fd, 0);
 	close(fd);
+	wait_scrubbed();
 	read_counters(&removed);
 	print_deltas("unplug", &after, &removed);
 	/* The pools take the pages back as they are: nothing to flush. */
 	if (!backing->in_direct_map && !backing->per_folio)
 		check_flushes("unplug", &after, &removed, 0, true);
+	check_freed("unplug", &after, &removed, pages_touched(&hotplug_ram));
 	WRITE_AND_SYNC_TO_GUEST(vm, hotplug_removed, true);
 }
 
@@ -455,7 +538,7 @@ static void run_vm(const char *phase, bool with_hotplug, bool pools_warm)
 {
 	struct kvm_vcpu *vcpus[MAX_VCPUS];
 	pthread_t threads[MAX_VCPUS];
-	struct counters before, after;
+	struct counters before, after, running;
 	struct timespec start;
 	struct kvm_vm *vm;
 	char name[64];
@@ -502,11 +585,14 @@ static void run_vm(const char *phase, bool with_hotplug, bool pools_warm)
 
 	for (i = 0; i < nr_vcpus; i++)
 		pthread_join(threads[i], NULL);
+	read_counters(&running);
 	close(fd);
 	kvm_vm_free(vm);
+	wait_scrubbed();
 	read_counters(&after);
 	snprintf(name, sizeof(name), "%s.after_exit", phase);
 	print_deltas(name, &before, &after);
+	check_freed(name, &running, &after, pages_touched(&boot_ram));
 	if (canary)
 		check_scan(name, 1);
 }
@@ -521,7 +607,8 @@ static void usage(const char *name)
 	for (i = 0; i < ARRAY_SIZE(backings); i++)
 		printf(" %s", backings[i].name);
 	printf("\n  -m: boot RAM, MiB, a multiple of 2 (default 256)\n");
-	printf("  -H: RAM to hot-add while the vCPUs run, MiB, a multiple of 2 (default 0: none)\n");
+	printf("  -H: RAM to hot-add while the vCPUs run, MiB, a multiple of 2 (default 0: none);\n"
+	       "      no other VM may run meanwhile, as local TLB flushes are then counted exactly\n");
 	printf("  -v: vCPUs touching it, 1..%d (default 1)\n", MAX_VCPUS);
 	printf("  -n: bind the RAM to this NUMA node (mbind on a mapping of it)\n");
 	printf("  -w: then start a second VM of the same size (warm pools)\n");
@@ -593,6 +680,7 @@ int main(int argc, char *argv[])
 	       (unsigned long long)boot_mib, (unsigned long long)hotplug_mib);
 	printf("refill_pageblocks %ld\n",
 	       read_knob("/proc/sys/vm/unmapped_refill_pageblocks"));
+	alone = hotplug_mib;
 	run_vm("boot", hotplug_mib, false);
 	/* The first VM left its pages in the pools: none to unmap now. */
 	if (warm)
